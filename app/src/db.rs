@@ -1,0 +1,122 @@
+//! Connection pool, migrations, and the one way handlers reach the database.
+
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::DatabaseConfig;
+use crate::error::AppError;
+
+pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+pub type DbConnection = PooledConnection<ConnectionManager<PgConnection>>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Sets per-session limits on every new connection, so a runaway query is cancelled by the
+/// server instead of holding a pooled connection forever.
+#[derive(Debug)]
+struct SessionSettings {
+    statement_timeout: Duration,
+}
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = {0};",
+            self.statement_timeout.as_millis()
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Builds the pool without connecting: the app starts (and answers 503) while the database is down.
+pub fn build_pool(config: &DatabaseConfig) -> DbPool {
+    let manager = ConnectionManager::<PgConnection>::new(config.url_with_connect_timeout());
+    Pool::builder()
+        .max_size(config.pool_size)
+        .min_idle(Some(config.min_idle))
+        .connection_timeout(config.pool_timeout)
+        .test_on_check_out(config.test_on_checkout)
+        .connection_customizer(Box::new(SessionSettings {
+            statement_timeout: config.statement_timeout,
+        }))
+        .build_unchecked(manager)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("database not reachable within {timeout:?}: {last_error}")]
+    Unreachable {
+        timeout: Duration,
+        last_error: diesel::ConnectionError,
+    },
+    #[error("migration failed: {0}")]
+    Failed(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Waits up to `config.startup_timeout` for the database, then applies pending migrations.
+/// Returns the versions it applied.
+pub fn run_migrations(config: &DatabaseConfig) -> Result<Vec<String>, MigrationError> {
+    let url = config.url_with_connect_timeout();
+    let started = Instant::now();
+    let mut conn = loop {
+        match PgConnection::establish(&url) {
+            Ok(conn) => break conn,
+            Err(err) if started.elapsed() >= config.startup_timeout => {
+                return Err(MigrationError::Unreachable {
+                    timeout: config.startup_timeout,
+                    last_error: err,
+                })
+            }
+            Err(err) => {
+                log::warn!("waiting for the database: {}", err.to_string().trim());
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    };
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(MigrationError::Failed)?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// The pool plus the deadline that bounds every database call made for a request.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+    deadline: Duration,
+}
+
+impl Db {
+    pub fn new(pool: DbPool, deadline: Duration) -> Self {
+        Self { pool, deadline }
+    }
+
+    /// Runs `work` on a pooled connection in actix's blocking thread pool. Checking out a
+    /// connection blocks too, so it happens inside the closure. If the whole call exceeds the
+    /// deadline the request gets 503 at once; the blocked thread finishes on its own later and
+    /// the pool's size bounds how many threads can be stuck that way.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let call = actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        });
+        match actix_web::rt::time::timeout(self.deadline, call).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(blocking)) => Err(AppError::internal(blocking.to_string())),
+            Err(_elapsed) => Err(AppError::DatabaseUnavailable(format!(
+                "no answer within {:?}",
+                self.deadline
+            ))),
+        }
+    }
+}

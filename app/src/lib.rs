@@ -1,0 +1,13 @@
+//! The application server of www.foobar.com: a small guestbook API on actix-web, diesel and
+//! PostgreSQL. `main.rs` only loads configuration and calls into this library, so integration
+//! tests run the very same server in-process.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod healthcheck;
+pub mod middleware;
+pub mod models;
+pub mod routes;
+pub mod schema;
+pub mod startup;

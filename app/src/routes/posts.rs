@@ -1,0 +1,95 @@
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::Db;
+use crate::error::{AppError, ErrorBody};
+use crate::models::post::{self, NewPost, Page, Post, PostInput};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/posts")
+            .route(web::get().to(list_posts))
+            .route(web::post().to(create_post))
+            .default_service(web::to(super::method_not_allowed)),
+    )
+    .service(
+        web::resource("/posts/{id}")
+            .route(web::get().to(get_post))
+            .default_service(web::to(super::method_not_allowed)),
+    );
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListParams {
+    /// Page size, 1–100 (default 20).
+    limit: Option<i64>,
+    /// Only posts with an id below this one (the previous page's `next_before`).
+    before: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PostList {
+    pub posts: Vec<Post>,
+    /// Pass as `before` to get the next (older) page; null on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// Create a post.
+#[utoipa::path(post, path = "/api/posts", tag = "posts", request_body = PostInput,
+    responses(
+        (status = 201, description = "Created", body = Post,
+            headers(("Location" = String, description = "URL of the new post"))),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ))]
+pub async fn create_post(
+    db: web::Data<Db>,
+    input: web::Json<PostInput>,
+) -> Result<HttpResponse, AppError> {
+    let new_post = NewPost::parse(input.into_inner())?;
+    let created = db
+        .run(move |conn| Ok(post::insert(conn, &new_post)?))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/posts/{}", created.id)))
+        .json(created))
+}
+
+/// List posts, newest first.
+#[utoipa::path(get, path = "/api/posts", tag = "posts", params(ListParams),
+    responses(
+        (status = 200, description = "One page of posts", body = PostList),
+        (status = 400, description = "Unparseable query string", body = ErrorBody),
+        (status = 422, description = "limit or before out of range", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ))]
+pub async fn list_posts(
+    db: web::Data<Db>,
+    params: web::Query<ListParams>,
+) -> Result<web::Json<PostList>, AppError> {
+    let page = Page::parse(params.limit, params.before)?;
+    let (posts, next_before) = db.run(move |conn| Ok(post::list(conn, page)?)).await?;
+    Ok(web::Json(PostList { posts, next_before }))
+}
+
+/// Read one post.
+#[utoipa::path(get, path = "/api/posts/{id}", tag = "posts",
+    params(("id" = i64, Path, description = "Post id")),
+    responses(
+        (status = 200, description = "The post", body = Post),
+        (status = 404, description = "No such post", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ))]
+pub async fn get_post(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<Post>, AppError> {
+    let id = id.into_inner();
+    db.run(move |conn| {
+        post::find(conn, id)?.ok_or_else(|| AppError::NotFound(format!("no post {id}")))
+    })
+    .await
+    .map(web::Json)
+}

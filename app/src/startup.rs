@@ -1,0 +1,68 @@
+//! Builds the HTTP server from a configuration and a pool.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
+use actix_web::{web, App, HttpServer};
+
+use crate::config::Config;
+use crate::db::{Db, DbPool};
+use crate::middleware::{request_id, ACCESS_LOG_FORMAT};
+use crate::routes::{self, health::AppInfo};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `config.addr` (port 0 picks a free one) and prepares the server; nothing is
+    /// served until [`Application::run_until_stopped`].
+    pub fn build(config: &Config, pool: DbPool) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.addr)?;
+        let port = listener.local_addr()?.port();
+        let info = AppInfo {
+            version: config.version(),
+            revision: config.revision.clone(),
+            started_at: chrono::Utc::now(),
+            hostname: hostname(),
+        };
+        let db = web::Data::new(Db::new(pool, config.database.deadline));
+        let info = web::Data::new(info);
+        let version = config.version();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(DefaultHeaders::new().add(("X-App-Version", version.as_str())))
+                .wrap(Logger::new(ACCESS_LOG_FORMAT))
+                // Outermost, so the logger and every handler see the request id.
+                .wrap(from_fn(request_id))
+                .app_data(db.clone())
+                .app_data(info.clone())
+                .configure(routes::configure)
+        })
+        .workers(config.workers)
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish (up to the shutdown timeout).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}

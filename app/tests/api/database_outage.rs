@@ -1,0 +1,84 @@
+use std::time::{Duration, Instant};
+
+use crate::helpers::{assert_error, TestApp};
+
+/// A "database" that accepts TCP connections and never answers, like a paused container.
+fn black_hole() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("postgres://u:p@{}/db", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+async fn assert_fast_503(app: &TestApp, path: &str) {
+    let started = Instant::now();
+    let response = app.get(path).await;
+    let elapsed = started.elapsed();
+    assert_eq!(response.headers()["retry-after"], "5");
+    let body = assert_error(response, 503, "database_unavailable").await;
+    assert!(elapsed < Duration::from_secs(3), "{path} took {elapsed:?}");
+    assert!(
+        !body["message"].as_str().unwrap().contains("127.0.0.1"),
+        "the cause stays out of the body"
+    );
+}
+
+#[tokio::test]
+async fn refused_database_gives_fast_503_and_liveness_stays_ok() {
+    let app = TestApp::spawn_against("postgres://u:p@127.0.0.1:1/db", &[]);
+
+    assert_fast_503(&app, "/api/posts").await;
+    assert_fast_503(&app, "/api/posts/1").await;
+    assert_fast_503(&app, "/api/ready").await;
+    assert_eq!(app.get("/api/health").await.status(), 200);
+}
+
+#[tokio::test]
+async fn silent_database_gives_503_within_the_deadline() {
+    let (_listener, url) = black_hole();
+    let app = TestApp::spawn_against(
+        &url,
+        &[
+            ("DATABASE_POOL_TIMEOUT_MS", "500"),
+            ("DATABASE_DEADLINE_MS", "2000"),
+        ],
+    );
+
+    assert_fast_503(&app, "/api/posts").await;
+    let writes = app
+        .post_json(
+            "/api/posts",
+            &serde_json::json!({"author": "a", "title": "t", "body": "b"}),
+        )
+        .await;
+    assert_error(writes, 503, "database_unavailable").await;
+}
+
+#[tokio::test]
+async fn query_stuck_behind_a_lock_is_cancelled_with_503() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let app = TestApp::spawn_with(&[("DATABASE_STATEMENT_TIMEOUT_MS", "300")]).await;
+    app.create_post("before the lock").await;
+    let (locked_tx, locked_rx) = tokio::sync::oneshot::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let database_url = app.database_url.clone();
+    let locker = tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&database_url).unwrap();
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            diesel::sql_query("LOCK TABLE posts IN ACCESS EXCLUSIVE MODE").execute(conn)?;
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok(())
+        })
+    });
+    locked_rx.await.unwrap();
+
+    assert_fast_503(&app, "/api/posts").await;
+
+    release_tx.send(()).unwrap();
+    locker.await.unwrap().unwrap();
+    assert_eq!(
+        app.get("/api/posts").await.status(),
+        200,
+        "recovers once the lock is gone"
+    );
+}

@@ -1,0 +1,89 @@
+use serde_json::Value;
+
+use crate::helpers::{assert_error, TestApp};
+
+#[tokio::test]
+async fn health_is_ok() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/health").await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn ready_is_ok_when_the_database_answers() {
+    let app = TestApp::spawn().await;
+    let body: Value = app.get("/api/ready").await.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+}
+
+#[tokio::test]
+async fn version_reports_build_and_process() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/version").await;
+    let header = response.headers()["x-app-version"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["version"], header);
+    assert!(header.ends_with("+test"), "{header}");
+    assert_eq!(body["revision"], "test");
+    assert!(body["started_at"].is_string() && body["hostname"].is_string());
+}
+
+#[tokio::test]
+async fn every_response_carries_the_app_version_even_errors() {
+    let app = TestApp::spawn().await;
+    for path in ["/api/health", "/api/posts/0", "/api/nope", "/elsewhere"] {
+        let response = app.get(path).await;
+        assert!(response.headers().contains_key("x-app-version"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_are_json_404() {
+    let app = TestApp::spawn().await;
+    assert_error(app.get("/api/does-not-exist").await, 404, "not_found").await;
+    assert_error(app.get("/").await, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn request_id_is_echoed_or_generated() {
+    let app = TestApp::spawn().await;
+    let echoed = app
+        .client
+        .get(app.url("/api/health"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "abc-123");
+
+    let generated = app
+        .client
+        .get(app.url("/api/health"))
+        .header("x-request-id", "not valid!")
+        .send()
+        .await
+        .unwrap();
+    let id = generated.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 32, "a fresh uuid replaces an unusable id: {id}");
+}
+
+#[tokio::test]
+async fn openapi_document_describes_every_route() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/posts",
+        "/api/posts/{id}",
+        "/api/health",
+        "/api/ready",
+        "/api/version",
+    ] {
+        assert!(paths.contains_key(path), "missing {path}");
+    }
+    assert!(doc["paths"]["/api/posts"]["post"]["responses"]["422"].is_object());
+}

@@ -1,0 +1,252 @@
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, TestApp};
+
+#[tokio::test]
+async fn create_returns_201_with_location_and_the_stored_post() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .post_json(
+            "/api/posts",
+            &json!({"author": " Ann ", "title": "Hi", "body": "First!"}),
+        )
+        .await;
+
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(location, format!("/api/posts/{}", created["id"]));
+    assert_eq!(created["author"], "Ann", "input is trimmed");
+    let read_back: Value = app.get(&location).await.json().await.unwrap();
+    assert_eq!(read_back, created);
+}
+
+#[tokio::test]
+async fn unknown_post_is_404_json() {
+    let app = TestApp::spawn().await;
+    assert_error(app.get("/api/posts/999999").await, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn non_numeric_post_id_is_404_json() {
+    let app = TestApp::spawn().await;
+    assert_error(app.get("/api/posts/abc").await, 404, "not_found").await;
+    assert_error(
+        app.get("/api/posts/99999999999999999999").await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_fields_are_422_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let long_title = "t".repeat(201);
+    let cases = [
+        (json!({"author": "", "title": "t", "body": "b"}), "author"),
+        (
+            json!({"author": "a", "title": long_title, "body": "b"}),
+            "title",
+        ),
+        (
+            json!({"author": "a", "title": "t", "body": "x".repeat(10_001)}),
+            "body",
+        ),
+        (
+            json!({"author": "a\u{0007}", "title": "t", "body": "b"}),
+            "author",
+        ),
+    ];
+    for (input, field) in cases {
+        let body = assert_error(
+            app.post_json("/api/posts", &input).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(body["field"], field);
+    }
+    let listed: Value = app.get("/api/posts").await.json().await.unwrap();
+    assert_eq!(listed["posts"], json!([]), "nothing invalid was stored");
+}
+
+#[tokio::test]
+async fn missing_unknown_or_mistyped_fields_are_422() {
+    let app = TestApp::spawn().await;
+    for input in [
+        json!({"author": "a", "title": "t"}),
+        json!({"author": "a", "title": "t", "body": "b", "admin": true}),
+        json!({"author": 1, "title": "t", "body": "b"}),
+        json!([1, 2]),
+    ] {
+        assert_error(
+            app.post_json("/api/posts", &input).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/api/posts"))
+        .header("content-type", "application/json")
+        .body(r#"{"author": "a", "#)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 400, "bad_request").await;
+}
+
+#[tokio::test]
+async fn non_json_content_type_is_415() {
+    let app = TestApp::spawn().await;
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let mut request = app
+            .client
+            .post(app.url("/api/posts"))
+            .body("author=a&title=t&body=b");
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        assert_error(request.send().await.unwrap(), 415, "unsupported_media_type").await;
+    }
+}
+
+#[tokio::test]
+async fn body_over_16_kib_is_413() {
+    let app = TestApp::spawn().await;
+    let huge = json!({"author": "a", "title": "t", "body": "x".repeat(17 * 1024)});
+    assert_error(
+        app.post_json("/api/posts", &huge).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unsupported_method_is_405_json() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .delete(app.url("/api/posts/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn list_is_newest_first_with_default_page_of_20() {
+    let app = TestApp::spawn().await;
+    for n in 0..25 {
+        app.create_post(&format!("post {n}")).await;
+    }
+
+    let page: Value = app.get("/api/posts").await.json().await.unwrap();
+
+    let titles: Vec<&str> = page["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 20);
+    assert_eq!(titles[0], "post 24");
+    assert_eq!(titles[19], "post 5");
+    assert!(page["next_before"].is_i64());
+}
+
+#[tokio::test]
+async fn keyset_pages_cover_every_post_once() {
+    let app = TestApp::spawn().await;
+    let mut created = Vec::new();
+    for n in 0..7 {
+        created.push(
+            app.create_post(&format!("p{n}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+
+    let mut seen = Vec::new();
+    let mut path = "/api/posts?limit=3".to_owned();
+    loop {
+        let page: Value = app.get(&path).await.json().await.unwrap();
+        seen.extend(
+            page["posts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_i64().unwrap()),
+        );
+        match page["next_before"].as_i64() {
+            Some(before) => path = format!("/api/posts?limit=3&before={before}"),
+            None => break,
+        }
+    }
+
+    created.reverse();
+    assert_eq!(seen, created);
+}
+
+#[tokio::test]
+async fn exactly_full_last_page_has_no_next_cursor() {
+    let app = TestApp::spawn().await;
+    for n in 0..3 {
+        app.create_post(&format!("p{n}")).await;
+    }
+    let page: Value = app.get("/api/posts?limit=3").await.json().await.unwrap();
+    assert_eq!(page["posts"].as_array().unwrap().len(), 3);
+    assert_eq!(page["next_before"], Value::Null);
+}
+
+#[tokio::test]
+async fn empty_list_and_cursor_past_the_oldest_post_are_empty_pages() {
+    let app = TestApp::spawn().await;
+    let empty: Value = app.get("/api/posts").await.json().await.unwrap();
+    assert_eq!(empty, json!({"posts": [], "next_before": null}));
+    let first = app.create_post("only").await;
+    let past: Value = app
+        .get(&format!("/api/posts?before={}", first["id"]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(past["posts"], json!([]));
+}
+
+#[tokio::test]
+async fn limit_bounds_are_enforced() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/api/posts?limit=100").await.status(), 200);
+    assert_eq!(app.get("/api/posts?limit=1").await.status(), 200);
+    for query in ["limit=0", "limit=101", "limit=-5", "before=0"] {
+        let body = assert_error(
+            app.get(&format!("/api/posts?{query}")).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(body["field"], query.split('=').next().unwrap());
+    }
+    for query in ["limit=abc", "before=x", "limit=1.5"] {
+        assert_error(
+            app.get(&format!("/api/posts?{query}")).await,
+            400,
+            "bad_request",
+        )
+        .await;
+    }
+}
