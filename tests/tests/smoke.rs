@@ -1,0 +1,286 @@
+//! Smoke tests of the running stack, through nginx on 127.0.0.1 as a user reaches it.
+//! `make test` starts a separate stack for them; `make test-smoke` aims them at yours.
+//! Run one at a time (`--test-threads=1`): some restart or recreate containers.
+
+use std::time::Duration;
+
+use foobar_tests::{compose, compose_ok, Site, SITE_HOST};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const SECURITY_HEADERS: [&str; 4] = [
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "content-security-policy",
+];
+
+fn assert_security_headers(response: &reqwest::blocking::Response) {
+    for name in SECURITY_HEADERS {
+        assert!(
+            response.headers().contains_key(name),
+            "{} {} lacks {name}",
+            response.status(),
+            response.url()
+        );
+    }
+    assert!(
+        !response.headers()["server"].to_str().unwrap().contains('/'),
+        "server_tokens off hides the version"
+    );
+}
+
+/// Container id and start time of a service's container: changes on restart and on recreate.
+fn started_at(service: &str) -> String {
+    let id = compose_ok(&["ps", "-q", service]);
+    let output = std::process::Command::new("docker")
+        .args(["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", &id])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+fn create_post(site: &Site, title: &str) -> Value {
+    let response = site.post_json(
+        "/api/posts",
+        &json!({"author": "smoke", "title": title, "body": "through nginx"}),
+    );
+    assert_eq!(response.status(), 201);
+    response.json().unwrap()
+}
+
+#[test]
+fn static_page_is_served_with_security_headers() {
+    let site = Site::from_env();
+    let response = site.get("/");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert_security_headers(&response);
+    let page = response.text().unwrap();
+    assert!(
+        page.contains("foobar.com") && page.contains("<form"),
+        "the guestbook page"
+    );
+}
+
+#[test]
+fn static_assets_are_gzipped_when_asked() {
+    let site = Site::from_env();
+    let response = site
+        .request(Method::GET, "/app.js")
+        .header("accept-encoding", "gzip")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+}
+
+#[test]
+fn post_created_through_nginx_reads_back_and_is_listed() {
+    let site = Site::from_env();
+    let created = create_post(&site, "smoke create");
+
+    let read: Value = site
+        .get(&format!("/api/posts/{}", created["id"]))
+        .json()
+        .unwrap();
+    let listed: Value = site.get("/api/posts?limit=100").json().unwrap();
+
+    assert_eq!(read, created);
+    assert!(listed["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == created["id"]));
+}
+
+#[test]
+fn bad_input_gets_the_right_status_through_nginx() {
+    let site = Site::from_env();
+    let invalid = site.post_json(
+        "/api/posts",
+        &json!({"author": "", "title": "t", "body": "b"}),
+    );
+    assert_eq!(invalid.status(), 422);
+    let malformed = site
+        .request(Method::POST, "/api/posts")
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let wrong_type = site
+        .request(Method::POST, "/api/posts")
+        .header("content-type", "text/plain")
+        .body("hi")
+        .send()
+        .unwrap();
+    assert_eq!(wrong_type.status(), 415);
+    for size in [20 * 1024, 200 * 1024] {
+        let big = json!({"author": "a", "title": "t", "body": "x".repeat(size)});
+        let response = site.post_json("/api/posts", &big);
+        assert_eq!(response.status(), 413, "{size} bytes");
+        let body: Value = response
+            .json()
+            .expect("413 is JSON, from the app or from nginx");
+        assert!(body["error"].is_string());
+    }
+    let unknown = site.get("/api/nope");
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.headers()["content-type"], "application/json");
+}
+
+#[test]
+fn api_responses_carry_the_app_version_and_security_headers() {
+    let site = Site::from_env();
+    let response = site.get("/api/version");
+    assert_eq!(response.status(), 200);
+    assert_security_headers(&response);
+    let header = response.headers()["x-app-version"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["version"], header);
+}
+
+#[test]
+fn apex_redirects_permanently_to_www() {
+    let site = Site::from_env();
+    let response = site
+        .request_to("foobar.com", Method::GET, "/some/path?x=1")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 301);
+    let location = response.headers()["location"].to_str().unwrap();
+    assert_eq!(location, "http://www.foobar.com/some/path?x=1");
+}
+
+#[test]
+fn unknown_host_gets_a_clear_answer() {
+    let site = Site::from_env();
+    let response = site
+        .request_to("evil.example", Method::GET, "/")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 421);
+    assert_security_headers(&response);
+    assert!(response.text().unwrap().contains(SITE_HOST));
+}
+
+#[test]
+fn error_pages_carry_security_headers() {
+    let site = Site::from_env();
+    let missing = site.get("/no-such-page");
+    assert_eq!(missing.status(), 404);
+    assert_security_headers(&missing);
+    let dotfile = site.get("/.env");
+    assert_eq!(dotfile.status(), 404, "dotfiles are never served");
+    assert_security_headers(&dotfile);
+}
+
+#[test]
+fn request_id_round_trips_and_is_generated_when_absent() {
+    let site = Site::from_env();
+    let echoed = site
+        .request(Method::GET, "/api/health")
+        .header("x-request-id", "smoke-123")
+        .send()
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "smoke-123");
+    let generated = site.get("/");
+    let id = generated.headers()["x-request-id"].to_str().unwrap();
+    assert!(id.len() >= 16, "nginx generates an id: {id}");
+    let app_logs = compose_ok(&["logs", "--no-log-prefix", "app"]);
+    assert!(
+        app_logs.contains("smoke-123"),
+        "the app's access log carries nginx's request id"
+    );
+}
+
+#[test]
+fn database_port_is_not_reachable_from_the_host() {
+    assert!(
+        !compose(&["port", "db", "5432"]).status.success(),
+        "db publishes no port"
+    );
+    assert!(
+        !compose(&["port", "app", "8000"]).status.success(),
+        "app publishes no port"
+    );
+    let refused = std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:5432".parse().unwrap(),
+        Duration::from_secs(1),
+    );
+    assert!(refused.is_err(), "nothing answers on 127.0.0.1:5432");
+}
+
+#[test]
+fn web_cannot_reach_the_database_network() {
+    let networks = compose_ok(&["ps", "--format", "{{.Service}} {{.Networks}}"]);
+    let web = networks
+        .lines()
+        .find(|l| l.starts_with("web "))
+        .expect("web runs");
+    let db = networks
+        .lines()
+        .find(|l| l.starts_with("db "))
+        .expect("db runs");
+    let db_net = db.split_whitespace().nth(1).unwrap();
+    assert!(
+        !web.contains(db_net),
+        "web ({web}) shares no network with db ({db})"
+    );
+}
+
+#[test]
+fn data_survives_a_full_restart() {
+    let site = Site::from_env();
+    let created = create_post(&site, "before restart");
+
+    compose_ok(&["restart"]);
+    assert!(
+        site.wait_for_ok("/api/ready", Duration::from_secs(60)),
+        "back within 60 s"
+    );
+
+    let read: Value = site
+        .get(&format!("/api/posts/{}", created["id"]))
+        .json()
+        .unwrap();
+    assert_eq!(read, created);
+}
+
+#[test]
+fn app_outage_shows_maintenance_page_and_a_new_app_container_is_reached_without_restarting_nginx() {
+    let site = Site::from_env();
+    let web_started = started_at("web");
+    compose_ok(&["stop", "app"]);
+
+    let page = site.get("/api/posts");
+    assert_eq!(page.status(), 503);
+    assert!(page.headers().contains_key("retry-after"));
+    assert_eq!(page.headers()["content-type"], "application/json");
+    let html = site
+        .request(Method::GET, "/api/posts")
+        .header("accept", "text/html")
+        .send()
+        .unwrap();
+    assert_eq!(html.status(), 503);
+    let static_page = site.get("/");
+    assert_eq!(static_page.status(), 200, "static files need no app");
+
+    compose_ok(&["up", "-d", "--wait", "--force-recreate", "--no-deps", "app"]);
+    assert!(
+        site.wait_for_ok("/api/ready", Duration::from_secs(15)),
+        "nginx reaches the new container"
+    );
+    assert_eq!(
+        started_at("web"),
+        web_started,
+        "nginx was neither recreated nor restarted"
+    );
+}
