@@ -5,13 +5,23 @@
 set -eu
 
 # /run/nginx may be a fresh tmpfs (read-only root filesystem); recreate it.
-mkdir -p /run/nginx/tmp
+if ! mkdir -p /run/nginx/tmp 2>/dev/null; then
+  echo "docker-entrypoint: /run/nginx is not writable by $(id -un)." \
+       "With a read-only root filesystem, mount a tmpfs there: /run/nginx:uid=33,gid=33" >&2
+  exit 1
+fi
 
 if [ "${1:-}" = nginx ]; then
   upstream-watch --init
   # Only for the server itself, not for `nginx -t`, `nginx -V`, ...
+  # Restarted if it ever dies: without it a redeployed app goes unnoticed.
   case " $* " in
-    *"daemon off;"*) upstream-watch & ;;
+    *"daemon off;"*)
+      while :; do
+        upstream-watch || echo "upstream-watch exited ($?); restarting" >&2
+        sleep 1
+      done &
+      ;;
   esac
 fi
 

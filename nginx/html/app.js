@@ -142,6 +142,8 @@
       body: JSON.stringify(post)
     }).then(function (result) {
       submitButton.disabled = false;
+      // Disabling the focused button dropped focus to <body>; give it back.
+      if (document.activeElement === document.body) submitButton.focus();
       formStatus.textContent = '';
       if (result.status === 201 && result.data) {
         list.insertBefore(renderPost(result.data), list.firstChild);

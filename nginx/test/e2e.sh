@@ -1,0 +1,126 @@
+#!/bin/bash
+# End-to-end test of the web image against stand-in apps (test/standin.conf)
+# on a throwaway docker network; only 127.0.0.1:$PORT is published.
+#   bash nginx/test/e2e.sh                 (IMG=foobar/web:dev PORT=18080)
+#   WEB_OPTS="--read-only --tmpfs /run/nginx:uid=33,gid=33" bash nginx/test/e2e.sh
+# Needs docker and curl on the host. Ends with "N passed, N failed".
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TMP=$(mktemp -d)
+IMG=${IMG:-foobar/web:dev}; NET=webtest-net; PORT=${PORT:-18080}; u=http://127.0.0.1:$PORT
+H=(-H Host:www.foobar.com)
+pass=0; fail=0
+ok()  { pass=$((pass+1)); echo "ok   $*"; }
+bad() { fail=$((fail+1)); echo "FAIL $*"; }
+check() { local name=$1; shift; if "$@" >"$TMP/out" 2>&1; then ok "$name"; else bad "$name"; sed "s/^/     /" "$TMP/out"; fi; }
+standin() { docker run -d --name "$1" --network $NET --network-alias app --entrypoint nginx \
+  -v "$HERE/standin.conf:/tmp/standin.conf:ro" $IMG -c /tmp/standin.conf -g 'daemon off;' >/dev/null; }
+cleanup() { docker rm -f webtest-web webtest-a webtest-b webtest-c webtest-filler >/dev/null 2>&1; docker network rm $NET >/dev/null 2>&1; }
+served_by() { curl -sS "${H[@]}" $u/api/echo | sed -n 's/.*served_by":"\([^"]*\)".*/\1/p'; }
+hdr() { curl -sS -D- -o /dev/null "$@" | tr -d '\r'; }
+wait_for() { local i; for i in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
+
+trap 'cleanup; rm -rf "$TMP"' EXIT
+cleanup; docker network create $NET >/dev/null
+docker run -d --name webtest-web --network $NET -p 127.0.0.1:$PORT:8080 ${WEB_OPTS:-} $IMG >/dev/null
+wait_for curl -fs -o /dev/null $u/nginx-health || { docker logs webtest-web; cleanup; echo "FAIL web did not start"; exit 1; }
+
+# --- no app yet: placeholder, maintenance
+check "start without app: / -> 503" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" $u/)" = 503 ]
+h=$(hdr "${H[@]}" $u/)
+check "maintenance HTML has Retry-After: 5" grep -qx 'Retry-After: 5' <<<"$h"
+check "maintenance HTML is text/html" grep -q '^Content-Type: text/html' <<<"$h"
+check "maintenance HTML has CSP + X-Request-Id" bash -c 'grep -q "^Content-Security-Policy:" <<<"$1" && grep -q "^X-Request-Id:" <<<"$1"' _ "$h"
+body=$(curl -sS "${H[@]}" $u/api/x)
+check "api maintenance JSON" grep -q '"error":"maintenance"' <<<"$body"
+h=$(hdr "${H[@]}" $u/api/x)
+check "api maintenance 503 application/json + Retry-After" bash -c 'grep -q "^HTTP/1.1 503" <<<"$1" && grep -qx "Content-Type: application/json" <<<"$1" && grep -qx "Retry-After: 5" <<<"$1"' _ "$h"
+
+# --- app appears
+standin webtest-a
+check "app appears: api flows within 2.5 s" wait_for bash -c "[ \"\$(curl -sS -o /dev/null -w '%{http_code}' -H Host:www.foobar.com $u/api/echo)\" = 200 ]"
+sleep 0.3
+check "site 200 once app is up" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" $u/)" = 200 ]
+
+# --- static site + headers
+h=$(hdr "${H[@]}" $u/)
+for x in 'X-Content-Type-Options: nosniff' 'X-Frame-Options: DENY' 'Referrer-Policy: strict-origin-when-cross-origin' 'Cross-Origin-Opener-Policy: same-origin' 'Cache-Control: no-cache'; do
+  check "/ has '$x'" grep -qx "$x" <<<"$h"; done
+check "/ has Permissions-Policy + CSP" bash -c 'grep -q "^Permissions-Policy:" <<<"$1" && grep -q "^Content-Security-Policy: default-src .self." <<<"$1"' _ "$h"
+check "css cached 1h" grep -qx 'Cache-Control: max-age=3600' <<<"$(hdr "${H[@]}" $u/style.css)"
+check "js gzip" grep -qx 'Content-Encoding: gzip' <<<"$(hdr -H 'Accept-Encoding: gzip' "${H[@]}" $u/app.js)"
+check "robots.txt" grep -q 'Disallow: /api/' <<<"$(curl -sS "${H[@]}" $u/robots.txt)"
+check "favicon.svg 200" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" $u/favicon.svg)" = 200 ]
+h=$(hdr -H Host:foobar.com "$u/a/b?c=1")
+check "apex 301" grep -q '^HTTP/1.1 301' <<<"$h"
+check "apex Location" grep -qx 'Location: http://www.foobar.com/a/b?c=1' <<<"$h"
+check "unknown host 421 + body" bash -c '[ "$(curl -sS -w " %{http_code}" -H Host:evil.example '$u'/)" = "This server only serves www.foobar.com
+ 421" ]'
+r=$(printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; cat >&3; cat <&3")
+check "HTTP/1.0 without Host: 421 + body" bash -c 'grep -q "^HTTP/1.1 421" <<<"$1" && grep -q "only serves www.foobar.com" <<<"$1"' _ "$r"
+check "health on default server" [ "$(curl -sS $u/nginx-health)" = ok ]
+check "dotfile 404" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" $u/.env)" = 404 ]
+check "dotdir 404" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" $u/foo/.git/config)" = 404 ]
+h=$(curl -sS -D- "${H[@]}" $u/nope.html)
+check "unknown path: HTML 404 page with headers" bash -c 'grep -q "^HTTP/1.1 404" <<<"$1" && grep -q "Page not found" <<<"$1" && grep -q "^X-Frame-Options: DENY" <<<"$1"' _ "$h"
+
+# --- API proxy
+e=$(curl -sS -H 'X-Request-Id: abc.DEF_12-3' -H 'X-Forwarded-For: 6.6.6.6' "${H[@]}" $u/api/echo)
+check "client X-Request-Id kept upstream" grep -q '"rid":"abc.DEF_12-3"' <<<"$e"
+check "Host/XFP/XFF sent upstream" bash -c 'grep -q "\"host\":\"www.foobar.com\"" <<<"$1" && grep -q "\"proto\":\"http\"" <<<"$1" && ! grep -q 6.6.6.6 <<<"$1"' _ "$e"
+check "client X-Request-Id returned" grep -qx 'X-Request-Id: abc.DEF_12-3' <<<"$(hdr -H 'X-Request-Id: abc.DEF_12-3' "${H[@]}" $u/api/echo)"
+h=$(hdr -H 'X-Request-Id: bad id!' "${H[@]}" $u/api/echo)
+check "bad X-Request-Id replaced" grep -Eqx 'X-Request-Id: [0-9a-f]{32}' <<<"$h"
+check "app X-Request-Id/X-Frame-Options hidden" bash -c '[ "$(grep -c "^X-Request-Id:" <<<"$1")" = 1 ] && grep -qx "X-Frame-Options: DENY" <<<"$1" && ! grep -q bogus <<<"$1"' _ "$(hdr "${H[@]}" $u/api/none)"
+check "app 404 JSON passes through" grep -q '"error":"not_found"' <<<"$(curl -sS "${H[@]}" $u/api/none)"
+check "app's own 503 passes through" bash -c '[ "$(curl -sS -w " %{http_code}" -H Host:www.foobar.com '$u'/api/db-down)" = "{\"error\":\"database_unavailable\",\"message\":\"db down\"}
+ 503" ]'
+check "POST 201" [ "$(curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"author":"a","title":"b","body":"c"}' "${H[@]}" $u/api/posts)" = 201 ]
+head -c 40000 /dev/zero | tr '\0' a >"$TMP/big"
+h=$(curl -sS -D- -H 'Content-Type: application/json' --data-binary @"$TMP/big" "${H[@]}" $u/api/posts | tr -d '\r')
+check "413 JSON" bash -c 'grep -q "^HTTP/1.1 413" <<<"$1" && grep -qx "Content-Type: application/json" <<<"$1" && grep -q payload_too_large <<<"$1" && grep -q "^X-Request-Id:" <<<"$1"' _ "$h"
+e=$(curl -sS "${H[@]}" $u/api/echo $u/api/echo $u/api/echo)
+check "upstream keepalive (connection reused)" grep -q '"creq":"[2-9]' <<<"$e"
+check "access log has rid/upstream/timings" bash -c 'docker logs webtest-web 2>/dev/null | grep -q "rid=abc.DEF_12-3 host=www.foobar.com upstream=[0-9.]*:8000 ustatus=200 urt=[0-9.]* rt=[0-9.]*"'
+
+# --- app goes away: maintenance; recreated with a new IP: back without restarting nginx
+docker rm -f webtest-a >/dev/null
+c=$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" $u/api/x)
+check "app gone: api 503 at once (stale IP)" [ "$c" = 503 ]
+check "app gone: site maintenance within 4 s" bash -c 'for i in $(seq 40); do [ "$(curl -sS -o /dev/null -w %{http_code} -H Host:www.foobar.com '$u'/)" = 503 ] && exit 0; sleep 0.1; done; exit 1'
+docker run -d --name webtest-filler --network $NET --entrypoint sleep $IMG 120 >/dev/null
+standin webtest-b
+t0=$(date +%s%N)
+check "recreated app (new IP) serves within 2.5 s" wait_for bash -c "[ \"\$(curl -sS -o /dev/null -w '%{http_code}' -H Host:www.foobar.com $u/api/echo)\" = 200 ]"
+echo "     (took $(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+check "nginx master not restarted" [ "$(docker exec webtest-web cat /run/nginx/nginx.pid)" = 1 ]
+
+# --- blue-green with upstream-pin
+standin webtest-c
+b=$(docker inspect -f '{{.Config.Hostname}}' webtest-b); cc=$(docker inspect -f '{{.Config.Hostname}}' webtest-c)
+check "both blue and green in upstream" wait_for bash -c '[ "$(docker exec webtest-web sed -n "s/^# ips: //p" /run/nginx/upstream.conf | wc -w)" = 2 ]'
+check "pin to unknown name fails" bash -c '! docker exec webtest-web upstream-pin no-such-container 2>/dev/null'
+check "pin webtest-c" docker exec webtest-web upstream-pin webtest-c
+check "after pin, all traffic to green" [ "$(for i in $(seq 20); do served_by; done | sort -u)" = "$cc" ]
+check "pin webtest-b" docker exec webtest-web upstream-pin webtest-b
+check "after re-pin, all traffic to blue" [ "$(for i in $(seq 20); do served_by; done | sort -u)" = "$b" ]
+check "pin --clear" docker exec webtest-web upstream-pin --clear
+check "after clear, both again" [ "$(for i in $(seq 20); do served_by; done | sort -u | wc -l)" = 2 ]
+
+# --- healthcheck & watcher restart
+check "healthcheck ok" docker exec webtest-web healthcheck
+watcher_pid() { docker exec webtest-web sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <$f | grep -q "^/bin/sh /usr/local/bin/upstream-watch *$" && basename ${f%/cmdline}; done' | head -1; }
+wpid=$(watcher_pid)
+check "watcher found and killed" docker exec webtest-web sh -c "kill ${wpid:-none}"
+sleep 1.5
+w2=$(watcher_pid)
+check "watcher restarted after kill" [ -n "$w2" -a "$w2" != "$wpid" ]
+check "healthcheck ok again" docker exec webtest-web healthcheck
+
+# --- graceful stop
+t0=$(date +%s%N); docker stop webtest-web >/dev/null; ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "docker stop is quick and clean (${ms} ms, exit $(docker inspect -f '{{.State.ExitCode}}' webtest-web))" [ "$ms" -lt 5000 -a "$(docker inspect -f '{{.State.ExitCode}}' webtest-web)" = 0 ]
+[ "$fail" = 0 ] || { echo "--- web container log (tail)"; docker logs webtest-web 2>&1 | tail -n 40; }
+cleanup
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
