@@ -1,0 +1,87 @@
+//! The probe's settings: command-line options, and part of its JSON report.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+/// How to probe. A `clap::Args`, so other tools can flatten it into their own options.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct Config {
+    /// Base URL of the site, through nginx (requests carry `Host: www.foobar.com`).
+    #[arg(long, env = "FOOBAR_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+
+    /// Requests per second, sent on schedule however slow the answers are.
+    #[arg(long, default_value_t = 50.0, value_parser = positive)]
+    pub rate: f64,
+
+    /// Time allowed for each request, answer body included.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub deadline_ms: u64,
+
+    /// Also create posts: one request in five is a POST /api/posts.
+    #[arg(long)]
+    pub writes: bool,
+
+    /// Longest run, in seconds.
+    #[arg(long = "duration", default_value_t = 120.0, value_parser = positive)]
+    pub duration_secs: f64,
+
+    /// Stop once a new version answers and has served everything for --settle-secs; exit 3
+    /// if --duration passes first.
+    #[arg(long)]
+    pub until_new_version: bool,
+
+    /// How long the new version must have answered every request, for --until-new-version.
+    #[arg(long = "settle-secs", default_value_t = 3.0, value_parser = non_negative)]
+    pub settle_secs: f64,
+
+    /// Requests to send at least before --until-new-version may stop.
+    #[arg(long, default_value_t = 0)]
+    pub min_requests: u64,
+
+    /// Stop when this file exists.
+    #[arg(long, value_name = "PATH")]
+    pub stop_file: Option<PathBuf>,
+
+    /// Name of the run: the report files are NAME.json and NAME.svg.
+    #[arg(long, default_value = "probe", value_parser = file_name)]
+    pub name: String,
+
+    /// Directory of the report files [default: <repo>/target/reports].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// No progress line on stderr each second.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
+        _ => Err("expected a number above 0".into()),
+    }
+}
+
+fn non_negative(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value >= 0.0 && value.is_finite() => Ok(value),
+        _ => Err("expected a number, 0 or more".into()),
+    }
+}
+
+/// The name becomes a file name under --out: no directories.
+fn file_name(text: &str) -> Result<String, String> {
+    let valid = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !text.starts_with('.');
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err("use letters, digits, '-', '_' and '.' (not first)".into())
+    }
+}

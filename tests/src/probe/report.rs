@@ -1,0 +1,393 @@
+//! The numbers of a run, computed from its records alone (no clock, no I/O).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::record::{ErrorKind, Kind, Record};
+
+/// What users saw during a run. Times are milliseconds since its start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub sent: usize,
+    pub ok: usize,
+    pub failed: usize,
+    /// Failures without a complete answer, by cause (every cause present, maybe 0).
+    pub failures_by_error: BTreeMap<ErrorKind, usize>,
+    /// Failures with a complete answer, by status (502, 503 and 504 always present).
+    /// Together with `failures_by_error` this adds up to `failed`.
+    pub failures_by_status: BTreeMap<u16, usize>,
+    /// Answers that were the maintenance 503 (counted under 503 too).
+    pub maintenance: usize,
+    pub first_failure_ms: Option<f64>,
+    pub last_failure_ms: Option<f64>,
+    /// Send time of the last failure minus that of the first; 0 without failures.
+    pub downtime_ms: f64,
+    /// From the first failure to the first request of the final run of ok requests; `None`
+    /// without failures or if the run ended failing.
+    pub recovered_ms: Option<f64>,
+    pub max_latency_ms: f64,
+    /// Over ok requests only.
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// `X-App-Version`s in the order they first answered (by send order).
+    pub versions: Vec<String>,
+    pub version_before: Option<String>,
+    pub version_after: Option<String>,
+    /// When the first answer from a version other than `version_before` came.
+    pub switch_ms: Option<f64>,
+    /// Requests sent before `switch_ms` and answered after it.
+    pub in_flight_at_switch: usize,
+    pub writes: Writes,
+}
+
+/// What became of the writes.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Writes {
+    pub sent: usize,
+    /// Answered 201: the post exists.
+    pub acknowledged: usize,
+    /// Certainly not written: another HTTP answer, or the connection was refused.
+    pub failed: usize,
+    /// Timed out or broke after being sent: the post may or may not exist.
+    pub unknown: usize,
+    pub acknowledged_ids: Vec<i64>,
+}
+
+/// The report of `records`, in any order.
+pub fn summarize(records: &[Record]) -> Report {
+    let mut records: Vec<&Record> = records.iter().collect();
+    records.sort_by_key(|r| r.seq);
+
+    let failures: Vec<&Record> = records.iter().copied().filter(|r| !r.is_ok()).collect();
+    let mut failures_by_error: BTreeMap<ErrorKind, usize> =
+        ErrorKind::ALL.iter().map(|&e| (e, 0)).collect();
+    let mut failures_by_status: BTreeMap<u16, usize> = [502, 503, 504].map(|s| (s, 0)).into();
+    for failure in &failures {
+        match (failure.error, failure.status) {
+            (Some(error), _) => *failures_by_error.entry(error).or_default() += 1,
+            (None, Some(status)) => *failures_by_status.entry(status).or_default() += 1,
+            (None, None) => *failures_by_error.entry(ErrorKind::Other).or_default() += 1,
+        }
+    }
+    let first_failure_ms = failures.first().map(|r| r.sent_ms);
+    let last_failure_ms = failures.last().map(|r| r.sent_ms);
+
+    // The final all-ok run starts right after the last failure.
+    let recovered_ms = match (first_failure_ms, failures.last()) {
+        (Some(first), Some(last)) => records
+            .iter()
+            .find(|r| r.seq > last.seq)
+            .map(|r| r.sent_ms - first),
+        _ => None,
+    };
+
+    let mut ok_latencies: Vec<f64> = records
+        .iter()
+        .filter(|r| r.is_ok())
+        .map(|r| r.latency_ms)
+        .collect();
+    ok_latencies.sort_by(f64::total_cmp);
+
+    let mut versions: Vec<String> = Vec::new();
+    for version in records.iter().filter_map(|r| r.version.as_ref()) {
+        if !versions.contains(version) {
+            versions.push(version.clone());
+        }
+    }
+    let version_before = versions.first().cloned();
+    let switch_ms = version_before.as_ref().and_then(|before| {
+        records
+            .iter()
+            .filter(|r| r.version.as_ref().is_some_and(|v| v != before))
+            .map(|r| r.done_ms())
+            .min_by(f64::total_cmp)
+    });
+    let in_flight_at_switch = switch_ms.map_or(0, |switch| {
+        records
+            .iter()
+            .filter(|r| r.sent_ms < switch && r.done_ms() > switch)
+            .count()
+    });
+
+    Report {
+        sent: records.len(),
+        ok: records.len() - failures.len(),
+        failed: failures.len(),
+        failures_by_error,
+        failures_by_status,
+        maintenance: failures.iter().filter(|r| r.maintenance).count(),
+        first_failure_ms,
+        last_failure_ms,
+        downtime_ms: last_failure_ms.zip(first_failure_ms).map_or(0.0, |(l, f)| l - f),
+        recovered_ms,
+        max_latency_ms: records.iter().map(|r| r.latency_ms).fold(0.0, f64::max),
+        p50_ms: percentile(&ok_latencies, 0.50),
+        p99_ms: percentile(&ok_latencies, 0.99),
+        version_after: records.iter().rev().find_map(|r| r.version.clone()),
+        version_before,
+        versions,
+        switch_ms,
+        in_flight_at_switch,
+        writes: writes(&records),
+    }
+}
+
+fn writes(records: &[&Record]) -> Writes {
+    let mut writes = Writes::default();
+    for write in records.iter().filter(|r| r.kind == Kind::Write) {
+        writes.sent += 1;
+        match (write.status, write.error) {
+            (Some(201), _) => {
+                writes.acknowledged += 1;
+                writes.acknowledged_ids.extend(write.id);
+            }
+            (Some(_), _) | (None, Some(ErrorKind::Refused)) => writes.failed += 1,
+            (None, _) => writes.unknown += 1,
+        }
+    }
+    writes
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], quantile: f64) -> Option<f64> {
+    let rank = (quantile * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.max(1) - 1).copied()
+}
+
+/// The `X-App-Version` of the first request sent that has one: the version before a deploy.
+pub fn first_version(records: &[Record]) -> Option<&str> {
+    records
+        .iter()
+        .filter(|r| r.version.is_some())
+        .min_by_key(|r| r.seq)
+        .and_then(|r| r.version.as_deref())
+}
+
+/// Whether a deploy is over, judged on `records` (in seq order, all complete): another
+/// version than the first has answered, and every request of the last `settle_ms` of sending
+/// was ok and answered by a new version (static pages, which carry no version, just ok).
+pub fn settled(records: &[Record], settle_ms: f64) -> bool {
+    let (Some(first), Some(last)) = (first_version(records), records.last()) else {
+        return false;
+    };
+    let from_new = |r: &&Record| {
+        r.is_ok()
+            && r.version
+                .as_deref()
+                .map_or(r.kind == Kind::Page, |v| v != first)
+    };
+    // Measure from the oldest versioned answer of the run: pages before it prove nothing.
+    let run_start = records
+        .iter()
+        .rev()
+        .take_while(from_new)
+        .filter(|r| r.version.is_some())
+        .last();
+    run_start.is_some_and(|start| last.sent_ms - start.sent_ms >= settle_ms)
+}
+
+impl fmt::Display for Report {
+    /// Aligned `key: value` lines.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1} ms"));
+        let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+        let by_error = self
+            .failures_by_error
+            .iter()
+            .map(|(e, n)| format!("{} {n}", e.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let by_status = self
+            .failures_by_status
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let w = &self.writes;
+        let lines = [
+            ("sent", self.sent.to_string()),
+            ("ok", self.ok.to_string()),
+            ("failed", self.failed.to_string()),
+            ("failures by error", by_error),
+            ("failures by status", by_status),
+            ("maintenance pages", self.maintenance.to_string()),
+            ("first failure", ms(self.first_failure_ms)),
+            ("last failure", ms(self.last_failure_ms)),
+            ("downtime", ms(Some(self.downtime_ms))),
+            ("recovered after", ms(self.recovered_ms)),
+            ("latency p50 (ok)", ms(self.p50_ms)),
+            ("latency p99 (ok)", ms(self.p99_ms)),
+            ("latency max", ms(Some(self.max_latency_ms))),
+            ("version before", version(&self.version_before)),
+            ("version after", version(&self.version_after)),
+            ("switch at", ms(self.switch_ms)),
+            ("in flight at switch", self.in_flight_at_switch.to_string()),
+            (
+                "writes",
+                format!(
+                    "sent {}, acknowledged {}, failed {}, unknown {}",
+                    w.sent, w.acknowledged, w.failed, w.unknown
+                ),
+            ),
+        ];
+        for (key, value) in lines {
+            writeln!(f, "{:<21}{value}", format!("{key}:"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::sample::{answer, error, maintenance, ok};
+    use super::*;
+
+    const V1: &str = "0.1.0+aaa.1";
+    const V2: &str = "0.1.0+bbb.2";
+
+    /// A deploy at 20/s: v1, two maintenance pages, a refused list, a timed-out write, then v2.
+    fn deploy() -> Vec<Record> {
+        vec![
+            ok(0, Kind::Page, 0.0, V1),
+            ok(1, Kind::List, 50.0, V1),
+            ok(2, Kind::Write, 100.0, V1),
+            maintenance(3, Kind::List, 150.0),
+            error(4, Kind::List, 200.0, ErrorKind::Refused),
+            error(5, Kind::Write, 250.0, ErrorKind::Timeout),
+            maintenance(6, Kind::Page, 300.0),
+            ok(7, Kind::List, 350.0, V2),
+            ok(8, Kind::Write, 400.0, V2),
+            ok(9, Kind::List, 450.0, V2),
+        ]
+    }
+
+    #[test]
+    fn counts_failures_by_error_and_status() {
+        let report = summarize(&deploy());
+        assert_eq!((report.sent, report.ok, report.failed), (10, 6, 4));
+        assert_eq!(report.failures_by_error[&ErrorKind::Refused], 1);
+        assert_eq!(report.failures_by_error[&ErrorKind::Timeout], 1);
+        assert_eq!(report.failures_by_error[&ErrorKind::Reset], 0);
+        assert_eq!(report.failures_by_status[&503], 2);
+        assert_eq!(report.failures_by_status[&502], 0);
+        assert_eq!(report.maintenance, 2);
+    }
+
+    #[test]
+    fn downtime_spans_first_to_last_failure() {
+        let report = summarize(&deploy());
+        assert_eq!(report.first_failure_ms, Some(150.0));
+        assert_eq!(report.last_failure_ms, Some(300.0));
+        assert_eq!(report.downtime_ms, 150.0);
+        assert_eq!(report.recovered_ms, Some(200.0), "seq 7 at 350 ms");
+    }
+
+    #[test]
+    fn no_failures_no_downtime() {
+        let records: Vec<Record> = (0..5).map(|i| ok(i, Kind::List, i as f64, V1)).collect();
+        let report = summarize(&records);
+        assert_eq!(report.failed, 0);
+        assert_eq!(report.downtime_ms, 0.0);
+        assert_eq!(report.first_failure_ms, None);
+        assert_eq!(report.recovered_ms, None);
+        assert_eq!(report.switch_ms, None);
+        assert_eq!(report.version_after.as_deref(), Some(V1));
+    }
+
+    #[test]
+    fn ending_on_a_failure_is_not_recovered() {
+        let mut records = deploy();
+        records.push(maintenance(10, Kind::List, 500.0));
+        assert_eq!(summarize(&records).recovered_ms, None);
+    }
+
+    #[test]
+    fn order_of_records_does_not_matter() {
+        let mut records = deploy();
+        records.reverse();
+        assert_eq!(summarize(&records), summarize(&deploy()));
+    }
+
+    #[test]
+    fn counts_write_outcomes() {
+        let mut records = deploy();
+        records.push(answer(10, Kind::Write, 500.0, 3.0, 422));
+        records.push(error(11, Kind::Write, 550.0, ErrorKind::Refused));
+        records.push(error(12, Kind::Write, 600.0, ErrorKind::Reset));
+        let writes = summarize(&records).writes;
+        assert_eq!(writes.sent, 5);
+        assert_eq!(writes.acknowledged, 2);
+        assert_eq!(writes.failed, 2, "the 422 and the refused one");
+        assert_eq!(writes.unknown, 2, "the timeout and the reset");
+        assert_eq!(writes.acknowledged_ids, vec![1002, 1008]);
+    }
+
+    #[test]
+    fn finds_versions_and_the_switch() {
+        let report = summarize(&deploy());
+        assert_eq!(report.versions, vec![V1, V2]);
+        assert_eq!(report.version_before.as_deref(), Some(V1));
+        assert_eq!(report.version_after.as_deref(), Some(V2));
+        assert_eq!(report.switch_ms, Some(352.0), "seq 7 answered after 2 ms");
+    }
+
+    #[test]
+    fn counts_requests_in_flight_at_switch() {
+        let mut records = deploy();
+        // Sent at 340 ms on v1, answered at 360 ms: across the switch at 352 ms.
+        records.push(Record {
+            latency_ms: 20.0,
+            ..ok(10, Kind::List, 340.0, V1)
+        });
+        let report = summarize(&records);
+        assert_eq!(report.switch_ms, Some(352.0));
+        // The timed-out write (250 → 2250 ms) and the slow list.
+        assert_eq!(report.in_flight_at_switch, 2);
+    }
+
+    #[test]
+    fn latency_percentiles_of_ok_requests() {
+        let records: Vec<Record> = (0..100)
+            .map(|i| Record {
+                latency_ms: (i + 1) as f64,
+                ..ok(i, Kind::List, i as f64, V1)
+            })
+            .chain([error(100, Kind::List, 100.0, ErrorKind::Timeout)])
+            .collect();
+        let report = summarize(&records);
+        assert_eq!(report.p50_ms, Some(50.0));
+        assert_eq!(report.p99_ms, Some(99.0));
+        assert_eq!(report.max_latency_ms, 2000.0, "failures count for the maximum");
+        assert_eq!(summarize(&[]).p50_ms, None);
+    }
+
+    #[test]
+    fn settles_after_a_full_window_on_the_new_version() {
+        let mut records = deploy();
+        assert!(!settled(&records, 100.0), "v2 for 100 ms only (350..450)");
+        assert!(settled(&records, 90.0));
+        records.push(ok(10, Kind::Page, 500.0, V2));
+        records.last_mut().unwrap().version = None;
+        assert!(settled(&records, 150.0), "a static page counts if ok");
+        records.push(ok(11, Kind::List, 550.0, V1));
+        assert!(!settled(&records, 0.0), "the old version answered again");
+    }
+
+    #[test]
+    fn never_settles_without_a_new_version() {
+        let records: Vec<Record> = (0..50).map(|i| ok(i, Kind::List, i as f64, V1)).collect();
+        assert!(!settled(&records, 0.0));
+        assert!(!settled(&[], 0.0));
+    }
+
+    #[test]
+    fn report_round_trips_through_json() {
+        let report = summarize(&deploy());
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(json.contains(r#""503":2"#), "{json}");
+        assert!(json.contains(r#""refused":1"#), "{json}");
+        assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), report);
+    }
+}
