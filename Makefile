@@ -25,7 +25,8 @@ TEST_PROJECT := foobar-test
 TEST_HTTP_PORT := 28080
 TEST_ENV := COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_PORT=$(TEST_HTTP_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT)
 
-.PHONY: help deps base-image binary build up down clean logs ps \
+
+.PHONY: help deps base-image binary build build-app deploy up down clean logs ps \
         test test-app test-db check-nginx check-dns test-stack test-smoke lint schema
 
 help: ## List the targets
@@ -42,9 +43,14 @@ base-image: ## Build the offline base image foobar/debian:bookworm (debootstrap 
 binary: ## Build the release app binary on the host (used by APP_BINARY=prebuilt)
 	cargo build --release --locked -p foobar-app
 
-build: base-image ## Build the three images (offline: packages the host-built binary)
-	@if [ "$(APP_BINARY)" = prebuilt ]; then $(MAKE) --no-print-directory binary; fi
+# Offline, the app image packages the host-built binary: build it first.
+IMAGE_INPUTS := base-image $(if $(filter prebuilt,$(APP_BINARY)),binary)
+
+build: $(IMAGE_INPUTS) ## Build the three images
 	$(COMPOSE) build
+
+build-app: $(IMAGE_INPUTS) ## Build only the app image (used by deploy)
+	$(COMPOSE) build app
 
 up: build ## Start the stack and wait until all three services are healthy
 	@start=$$(date +%s%N); \
@@ -63,6 +69,10 @@ logs: ## Follow the logs of all services
 
 ps: ## Show the services and their health
 	$(COMPOSE) ps
+
+deploy: ## Ship the working tree's app and measure downtime: STRATEGY=single (default) or blue-green
+	@mkdir -p target/reports
+	tests/scripts/deploy
 
 test: ## Run every test: unit, integration, nginx and DNS checks, smoke tests on a fresh stack
 	$(MAKE) --no-print-directory test-app
@@ -98,7 +108,7 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-schema: ## Regenerate app/src/schema.rs from the migrations (needs diesel_cli and make test-db)
+schema: test-db ## Regenerate app/src/schema.rs from the migrations (needs diesel_cli)
 	cd app && DATABASE_URL=$$(../tests/scripts/test-db url | sed 's|/postgres$$|/foobar_schema|') && \
 	  diesel database reset --database-url "$$DATABASE_URL" && \
 	  diesel print-schema --database-url "$$DATABASE_URL" > src/schema.rs

@@ -9,5 +9,7 @@ diesel::table! {
         title -> Varchar,
         body -> Text,
         created_at -> Timestamptz,
+        #[max_length = 100]
+        idempotency_key -> Nullable<Varchar>,
     }
 }

@@ -44,15 +44,50 @@ pub struct NewPost {
     author: String,
     title: String,
     body: String,
+    idempotency_key: Option<String>,
 }
 
 impl NewPost {
-    pub fn parse(input: PostInput) -> Result<Self, AppError> {
+    pub fn parse(input: PostInput, key: Option<IdempotencyKey>) -> Result<Self, AppError> {
         Ok(NewPost {
             author: parse_text("author", &input.author, AUTHOR_MAX_CHARS, false)?,
             title: parse_text("title", &input.title, TITLE_MAX_CHARS, false)?,
             body: parse_text("body", &input.body, BODY_MAX_CHARS, true)?,
+            idempotency_key: key.map(|key| key.0),
         })
+    }
+
+    /// Whether `post` is what this input would have created: a retry, not a reused key.
+    pub fn matches(&self, post: &Post) -> bool {
+        (
+            self.author.as_str(),
+            self.title.as_str(),
+            self.body.as_str(),
+        ) == (
+            post.author.as_str(),
+            post.title.as_str(),
+            post.body.as_str(),
+        )
+    }
+}
+
+/// The `Idempotency-Key` header: 1–100 visible ASCII characters chosen by the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(raw: &[u8]) -> Result<Self, AppError> {
+        let valid =
+            (1..=Self::MAX_LEN).contains(&raw.len()) && raw.iter().all(u8::is_ascii_graphic);
+        match std::str::from_utf8(raw) {
+            Ok(key) if valid => Ok(IdempotencyKey(key.to_owned())),
+            _ => Err(AppError::BadRequest(format!(
+                "Idempotency-Key must be 1 to {} visible ASCII characters",
+                Self::MAX_LEN
+            ))),
+        }
     }
 }
 
@@ -111,11 +146,26 @@ impl Page {
     }
 }
 
-pub fn insert(conn: &mut PgConnection, new_post: &NewPost) -> QueryResult<Post> {
+/// Inserts the post; `None` when its idempotency key is taken (the first write won).
+pub fn insert(conn: &mut PgConnection, new_post: &NewPost) -> QueryResult<Option<Post>> {
     diesel::insert_into(posts::table)
         .values(new_post)
+        .on_conflict(posts::idempotency_key)
+        .do_nothing()
         .returning(Post::as_returning())
         .get_result(conn)
+        .optional()
+}
+
+pub fn find_by_idempotency_key(
+    conn: &mut PgConnection,
+    new_post: &NewPost,
+) -> QueryResult<Option<Post>> {
+    posts::table
+        .filter(posts::idempotency_key.eq(&new_post.idempotency_key))
+        .select(Post::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Post>> {
@@ -159,6 +209,10 @@ mod tests {
         }
     }
 
+    fn parse(input: PostInput) -> Result<NewPost, AppError> {
+        NewPost::parse(input, None)
+    }
+
     fn rejected_field(result: Result<NewPost, AppError>) -> &'static str {
         match result {
             Err(AppError::Validation {
@@ -170,70 +224,62 @@ mod tests {
 
     #[test]
     fn valid_input_is_trimmed() {
-        let post = NewPost::parse(input("  Ann ", "\tHello\n", "  first line\nsecond\t ")).unwrap();
+        let post = parse(input("  Ann ", "\tHello\n", "  first line\nsecond\t ")).unwrap();
         assert_eq!(
             post,
             NewPost {
                 author: "Ann".into(),
                 title: "Hello".into(),
-                body: "first line\nsecond".into()
+                body: "first line\nsecond".into(),
+                idempotency_key: None,
             }
         );
     }
 
     #[test]
     fn blank_fields_are_rejected_by_name() {
-        assert_eq!(
-            rejected_field(NewPost::parse(input("  ", "t", "b"))),
-            "author"
-        );
-        assert_eq!(rejected_field(NewPost::parse(input("a", "", "b"))), "title");
-        assert_eq!(
-            rejected_field(NewPost::parse(input("a", "t", "\n\t "))),
-            "body"
-        );
+        assert_eq!(rejected_field(parse(input("  ", "t", "b"))), "author");
+        assert_eq!(rejected_field(parse(input("a", "", "b"))), "title");
+        assert_eq!(rejected_field(parse(input("a", "t", "\n\t "))), "body");
     }
 
     #[test]
     fn limits_count_characters_not_bytes() {
         let fifty_accented = "é".repeat(AUTHOR_MAX_CHARS);
-        assert!(NewPost::parse(input(&fifty_accented, "t", "b")).is_ok());
+        assert!(parse(input(&fifty_accented, "t", "b")).is_ok());
         let too_long = "é".repeat(AUTHOR_MAX_CHARS + 1);
-        assert_eq!(
-            rejected_field(NewPost::parse(input(&too_long, "t", "b"))),
-            "author"
-        );
+        assert_eq!(rejected_field(parse(input(&too_long, "t", "b"))), "author");
         let title = "x".repeat(TITLE_MAX_CHARS + 1);
-        assert_eq!(
-            rejected_field(NewPost::parse(input("a", &title, "b"))),
-            "title"
-        );
+        assert_eq!(rejected_field(parse(input("a", &title, "b"))), "title");
         let body = "x".repeat(BODY_MAX_CHARS + 1);
-        assert_eq!(
-            rejected_field(NewPost::parse(input("a", "t", &body))),
-            "body"
-        );
-        assert!(NewPost::parse(input("a", "t", &"x".repeat(BODY_MAX_CHARS))).is_ok());
+        assert_eq!(rejected_field(parse(input("a", "t", &body))), "body");
+        assert!(parse(input("a", "t", &"x".repeat(BODY_MAX_CHARS))).is_ok());
     }
 
     #[test]
     fn control_characters_are_rejected() {
+        assert_eq!(rejected_field(parse(input("a\u{7}b", "t", "b"))), "author");
+        assert_eq!(rejected_field(parse(input("a", "t\nx", "b"))), "title");
+        assert_eq!(rejected_field(parse(input("a", "t", "b\u{0}c"))), "body");
         assert_eq!(
-            rejected_field(NewPost::parse(input("a\u{7}b", "t", "b"))),
-            "author"
-        );
-        assert_eq!(
-            rejected_field(NewPost::parse(input("a", "t\nx", "b"))),
-            "title"
-        );
-        assert_eq!(
-            rejected_field(NewPost::parse(input("a", "t", "b\u{0}c"))),
+            rejected_field(parse(input("a", "t", "b\u{1b}[31m"))),
             "body"
         );
-        assert_eq!(
-            rejected_field(NewPost::parse(input("a", "t", "b\u{1b}[31m"))),
-            "body"
-        );
+    }
+
+    #[test]
+    fn idempotency_keys_are_short_visible_ascii() {
+        assert!(IdempotencyKey::parse(b"probe-1f3a-000042").is_ok());
+        assert!(IdempotencyKey::parse(&[b'k'; 100]).is_ok());
+        for bad in [
+            &b""[..],
+            &[b'k'; 101],
+            b"has space",
+            b"tab\t",
+            "é".as_bytes(),
+        ] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::Db;
 use crate::error::{AppError, ErrorBody};
-use crate::models::post::{self, NewPost, Page, Post, PostInput};
+use crate::models::post::{self, IdempotencyKey, NewPost, Page, Post, PostInput};
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -36,12 +38,16 @@ pub struct PostList {
     pub next_before: Option<i64>,
 }
 
-/// Create a post.
+/// Create a post. With an `Idempotency-Key` header a retry returns the post the first
+/// attempt created (`Idempotent-Replayed: true`) instead of a duplicate.
 #[utoipa::path(post, path = "/api/posts", tag = "posts", request_body = PostInput,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1–100 visible ASCII characters; makes the write safe to retry")),
     responses(
         (status = 201, description = "Created", body = Post,
             headers(("Location" = String, description = "URL of the new post"))),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 400, description = "Malformed JSON or Idempotency-Key", body = ErrorBody),
+        (status = 409, description = "Idempotency-Key already used for another post", body = ErrorBody),
         (status = 413, description = "Body over 16 KiB", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "A field breaks a rule", body = ErrorBody),
@@ -49,15 +55,38 @@ pub struct PostList {
     ))]
 pub async fn create_post(
     db: web::Data<Db>,
+    req: HttpRequest,
     input: web::Json<PostInput>,
 ) -> Result<HttpResponse, AppError> {
-    let new_post = NewPost::parse(input.into_inner())?;
-    let created = db
-        .run(move |conn| Ok(post::insert(conn, &new_post)?))
+    let key = req
+        .headers()
+        .get(IDEMPOTENCY_KEY)
+        .map(|value| IdempotencyKey::parse(value.as_bytes()))
+        .transpose()?;
+    let new_post = NewPost::parse(input.into_inner(), key)?;
+    let (created, replayed) = db
+        .run(move |conn| {
+            if let Some(created) = post::insert(conn, &new_post)? {
+                return Ok((created, false));
+            }
+            // The key was used before: a retry gets the first answer, a different post a 409.
+            match post::find_by_idempotency_key(conn, &new_post)? {
+                Some(existing) if new_post.matches(&existing) => Ok((existing, true)),
+                Some(_) => Err(AppError::Conflict(
+                    "Idempotency-Key was already used for a different post".to_owned(),
+                )),
+                None => Err(AppError::internal(
+                    "insert conflicted but no row has the key",
+                )),
+            }
+        })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/posts/{}", created.id)))
-        .json(created))
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, format!("/api/posts/{}", created.id)));
+    if replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(response.json(created))
 }
 
 /// List posts, newest first.

@@ -3,5 +3,6 @@
 
 mod database_outage;
 mod helpers;
+mod idempotency;
 mod operations;
 mod posts;
