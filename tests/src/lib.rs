@@ -1,6 +1,8 @@
 //! Shared pieces of the smoke tests and the operational tools: a client for the site as users
 //! reach it (through nginx on 127.0.0.1, with `Host: www.foobar.com`) and Compose helpers.
 
+pub mod probe;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

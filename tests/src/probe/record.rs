@@ -147,11 +147,17 @@ pub(crate) mod sample {
         }
     }
 
+    /// No answer: a timeout after the 2 s deadline, other errors at once.
     pub fn error(seq: u64, kind: Kind, sent_ms: f64, error: ErrorKind) -> Record {
+        let latency_ms = if error == ErrorKind::Timeout {
+            2000.0
+        } else {
+            1.0
+        };
         Record {
             status: None,
             error: Some(error),
-            ..answer(seq, kind, sent_ms, 2000.0, 0)
+            ..answer(seq, kind, sent_ms, latency_ms, 0)
         }
     }
 }

@@ -313,7 +313,10 @@ mod tests {
 
     #[test]
     fn escapes_text() {
-        assert_eq!(escape(r#"a<b & "c">'"#), "a&lt;b &amp; &quot;c&quot;&gt;&apos;");
+        assert_eq!(
+            escape(r#"a<b & "c">'"#),
+            "a&lt;b &amp; &quot;c&quot;&gt;&apos;"
+        );
     }
 
     #[test]
@@ -328,8 +331,16 @@ mod tests {
         let svg = render("run & <test>", &records, &summarize(&records));
         assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>\n"));
         assert!(svg.contains("run &amp; &lt;test&gt;: 5 sent, 3 failed"));
-        assert_eq!(svg.matches(r#"r="1.6""#).count(), 2, "one point per ok request");
-        assert_eq!(svg.matches(r#"width="1.5""#).count(), 3, "one mark per failure");
+        assert_eq!(
+            svg.matches(r#"r="1.6""#).count(),
+            2,
+            "one point per ok request"
+        );
+        assert_eq!(
+            svg.matches(r#"width="1.5""#).count(),
+            3,
+            "one mark per failure"
+        );
         assert!(svg.contains(">503 maintenance</text>") && svg.contains(">timeout</text>"));
         assert!(svg.contains(">v&lt;1&gt;</text>") && svg.contains(">switch</text>"));
         assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());

@@ -9,7 +9,8 @@ const PER_SECOND: usize = (1000.0 / BUCKET_MS) as usize;
 /// One line per 10 s.
 const SECONDS_PER_LINE: usize = 10;
 
-pub const LEGEND: &str = "1 char = 250 ms of sends:  . ok  o ok, new version  + ok, both versions  \
+pub const LEGEND: &str =
+    "1 char = 250 ms of sends:  . ok  o ok, new version  + ok, both versions  \
                           M maintenance 503  x other failure  (blank: none sent)";
 
 /// One character per bucket of send time, from 0 to the last send.

@@ -1,0 +1,305 @@
+//! The sender: requests on a fixed open-loop schedule, one task each, until a stop condition.
+
+use std::collections::BTreeMap;
+use std::error::Error as _;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{HOST, RETRY_AFTER};
+use reqwest::{Client, RequestBuilder};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::task::JoinSet;
+use tokio::time::{sleep_until, timeout_at, Instant};
+
+use super::config::Config;
+use super::record::{ErrorKind, Kind, Record};
+use super::report::settled;
+use crate::SITE_HOST;
+
+/// Why the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// `--duration` passed.
+    Duration,
+    /// The `stop` future completed (Ctrl-C or SIGTERM in the CLI).
+    Signal,
+    StopFile,
+    /// `--until-new-version`: the new version answered everything for `--settle-secs`.
+    NewVersion,
+}
+
+/// All the records, in send order.
+pub struct Outcome {
+    pub records: Vec<Record>,
+    pub stopped_by: StopReason,
+}
+
+/// Sends requests as `config` says until a stop condition or until `stop` completes, then
+/// waits for the requests in flight (each has its deadline). Write requests carry the
+/// idempotency key `probe-RUN_ID-SEQ`.
+pub async fn run(config: &Config, run_id: &str, stop: impl Future<Output = ()>) -> Outcome {
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client");
+    let start = Instant::now();
+    let sender = Arc::new(Sender {
+        client,
+        base: config.url.trim_end_matches('/').to_owned(),
+        run_id: run_id.to_owned(),
+        deadline: Duration::from_millis(config.deadline_ms),
+        start,
+    });
+    let collected = Arc::new(Mutex::new(Collected::default()));
+    let mut tasks = JoinSet::new();
+    let mut stop = pin!(stop);
+    let mut next_progress_s = 1;
+    let mut seq: u64 = 0;
+
+    let stopped_by = loop {
+        let offset = Duration::from_secs_f64(seq as f64 / config.rate);
+        if offset.as_secs_f64() >= config.duration_secs {
+            break StopReason::Duration;
+        }
+        tokio::select! {
+            biased;
+            () = &mut stop => break StopReason::Signal,
+            () = sleep_until(start + offset) => {}
+        }
+        if config.stop_file.as_ref().is_some_and(|path| path.exists()) {
+            break StopReason::StopFile;
+        }
+        {
+            let collected = collected.lock().unwrap();
+            // Judged on requests whose predecessors have all completed: a request still in
+            // flight (up to --deadline-ms) could yet fail, so stopping can lag that much.
+            if config.until_new_version
+                && seq >= config.min_requests
+                && settled(&collected.done, config.settle_secs * 1000.0)
+            {
+                break StopReason::NewVersion;
+            }
+            if !config.quiet && offset.as_secs() >= next_progress_s {
+                next_progress_s = offset.as_secs() + 1;
+                eprintln!("{}", collected.progress(&config.name, offset, seq));
+            }
+        }
+
+        let kind = kind_for(seq, config.writes);
+        let (sender, collected) = (sender.clone(), collected.clone());
+        tasks.spawn(async move {
+            let record = sender.send(seq, kind, offset).await;
+            collected.lock().unwrap().add(record);
+        });
+        // Forget finished tasks as we go, so long runs do not pile them up.
+        while tasks.try_join_next().is_some() {}
+        seq += 1;
+    };
+    while tasks.join_next().await.is_some() {}
+
+    let collected = Arc::into_inner(collected)
+        .expect("all tasks finished")
+        .into_inner()
+        .unwrap();
+    Outcome {
+        records: collected.done,
+        stopped_by,
+    }
+}
+
+/// The mix: pages and lists in turn; with writes, every fifth request is a write instead.
+fn kind_for(seq: u64, writes: bool) -> Kind {
+    if writes && seq % 5 == 4 {
+        Kind::Write
+    } else if seq % 2 == 0 {
+        Kind::Page
+    } else {
+        Kind::List
+    }
+}
+
+struct Sender {
+    client: Client,
+    base: String,
+    run_id: String,
+    deadline: Duration,
+    start: Instant,
+}
+
+impl Sender {
+    fn request(&self, seq: u64, kind: Kind) -> RequestBuilder {
+        let url = |path: &str| format!("{}{path}", self.base);
+        let request = match kind {
+            Kind::Page => self.client.get(url("/")),
+            Kind::List => self.client.get(url("/api/posts?limit=20")),
+            Kind::Write => self.client.post(url("/api/posts")).json(&json!({
+                "author": "probe",
+                "title": format!("probe {} #{seq}", self.run_id),
+                "body": "Written by foobar-probe while measuring a deploy.",
+            })),
+        };
+        request.header(HOST, SITE_HOST)
+    }
+
+    /// Sends one request now; every failure ends up in the record.
+    async fn send(&self, seq: u64, kind: Kind, scheduled: Duration) -> Record {
+        let key = (kind == Kind::Write).then(|| format!("probe-{}-{seq}", self.run_id));
+        let mut request = self.request(seq, kind);
+        if let Some(key) = &key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let sent = Instant::now();
+        let deadline = sent + self.deadline;
+        let mut record = Record {
+            seq,
+            kind,
+            scheduled_ms: ms(scheduled),
+            sent_ms: ms(sent - self.start),
+            latency_ms: 0.0,
+            status: None,
+            error: None,
+            version: None,
+            maintenance: false,
+            idempotency_key: key,
+            id: None,
+        };
+        // Headers and body in turn, so a body that never completes still leaves its status.
+        match timeout_at(deadline, request.send()).await {
+            Err(_) => record.error = Some(ErrorKind::Timeout),
+            Ok(Err(error)) => record.error = Some(classify(&error)),
+            Ok(Ok(response)) => {
+                let status = response.status().as_u16();
+                record.status = Some(status);
+                record.version = response
+                    .headers()
+                    .get("x-app-version")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                record.maintenance = status == 503 && response.headers().contains_key(RETRY_AFTER);
+                match timeout_at(deadline, response.bytes()).await {
+                    Err(_) => record.error = Some(ErrorKind::Timeout),
+                    Ok(Err(error)) => record.error = Some(classify(&error)),
+                    Ok(Ok(body)) if status == 201 => {
+                        record.id = serde_json::from_slice::<Value>(&body)
+                            .ok()
+                            .and_then(|post| post["id"].as_i64());
+                    }
+                    Ok(Ok(_)) => {}
+                }
+            }
+        }
+        record.latency_ms = ms(sent.elapsed());
+        record
+    }
+}
+
+/// Sorts a transport error by what it means for the user (see [`ErrorKind`]).
+fn classify(error: &reqwest::Error) -> ErrorKind {
+    if error.is_timeout() {
+        return ErrorKind::Timeout;
+    }
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<io::Error>() {
+            match io.kind() {
+                io::ErrorKind::ConnectionRefused => return ErrorKind::Refused,
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::UnexpectedEof => return ErrorKind::Reset,
+                _ => {}
+            }
+        }
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            if hyper.is_incomplete_message() || hyper.is_closed() || hyper.is_canceled() {
+                return ErrorKind::Reset;
+            }
+        }
+        source = cause.source();
+    }
+    ErrorKind::Other
+}
+
+/// Milliseconds, to the microsecond.
+fn ms(duration: Duration) -> f64 {
+    duration.as_micros() as f64 / 1000.0
+}
+
+/// The records so far: `done` holds the complete prefix in send order (what stop conditions
+/// judge), `waiting` those that finished before an earlier one.
+#[derive(Default)]
+struct Collected {
+    done: Vec<Record>,
+    waiting: BTreeMap<u64, Record>,
+    ok: usize,
+    failed: usize,
+    last_version: Option<String>,
+}
+
+impl Collected {
+    fn add(&mut self, record: Record) {
+        if record.is_ok() {
+            self.ok += 1;
+        } else {
+            self.failed += 1;
+        }
+        if record.version.is_some() {
+            self.last_version.clone_from(&record.version);
+        }
+        self.waiting.insert(record.seq, record);
+        while let Some(next) = self.waiting.remove(&(self.done.len() as u64)) {
+            self.done.push(next);
+        }
+    }
+
+    fn progress(&self, name: &str, elapsed: Duration, sent: u64) -> String {
+        format!(
+            "{name} {:>4} s  sent {sent}  ok {}  failed {}  version {}",
+            elapsed.as_secs(),
+            self.ok,
+            self.failed,
+            self.last_version.as_deref().unwrap_or("-")
+        )
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mix_of_kinds() {
+        let kinds = |writes| (0..10).map(|seq| kind_for(seq, writes)).collect::<Vec<_>>();
+        use Kind::{List as L, Page as P, Write as W};
+        assert_eq!(kinds(false), [P, L, P, L, P, L, P, L, P, L]);
+        assert_eq!(kinds(true), [P, L, P, L, W, L, P, L, P, W]);
+    }
+
+    #[test]
+    fn collects_in_send_order() {
+        use super::super::record::sample::ok;
+        let mut collected = Collected::default();
+        collected.add(ok(1, Kind::List, 20.0, "v1"));
+        assert!(collected.done.is_empty(), "seq 0 is still in flight");
+        collected.add(ok(0, Kind::Page, 0.0, "v1"));
+        collected.add(ok(2, Kind::Page, 40.0, "v1"));
+        let seqs: Vec<u64> = collected.done.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [0, 1, 2]);
+        assert_eq!(collected.ok, 3);
+    }
+}
