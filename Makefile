@@ -27,7 +27,7 @@ TEST_ENV := COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_PORT=$(TEST_HTTP_PORT) FOO
 
 
 .PHONY: help deps base-image binary build build-app deploy up down clean logs ps \
-        test test-app test-db check-nginx check-dns test-stack test-smoke lint schema
+        test test-app test-db check-nginx check-dns test-stack test-smoke test-deploy lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host (offline build: $(OFFLINE))"
@@ -99,7 +99,15 @@ test-stack: ## Build and start a separate test stack, run the smoke tests agains
 	$(MAKE) --no-print-directory check-nginx
 	$(TEST_ENV) $(MAKE) --no-print-directory up
 	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \
-	  $(TEST_ENV) cargo test -p foobar-tests --test smoke -- --test-threads=1
+	  $(TEST_ENV) cargo test -p foobar-tests --test smoke -- --test-threads=1; \
+	  $(TEST_ENV) $(MAKE) --no-print-directory test-deploy
+
+# Both strategies, from any state the other left: single, blue-green, single again.
+test-deploy: ## Deploy single, blue-green, single to the running stack; assert from the probe reports
+	$(MAKE) --no-print-directory deploy STRATEGY=single
+	$(MAKE) --no-print-directory deploy STRATEGY=blue-green MIN_REQUESTS=1000
+	$(MAKE) --no-print-directory deploy STRATEGY=single
+	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test deploy_reports
 
 test-smoke: ## Smoke tests against the stack already running on 127.0.0.1:HTTP_PORT (default 8080)
 	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test smoke -- --test-threads=1
