@@ -27,7 +27,7 @@ TEST_ENV := COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_PORT=$(TEST_HTTP_PORT) FOO
 
 
 .PHONY: help deps base-image binary build build-app deploy up down clean logs ps \
-        test test-app test-db check-nginx check-dns test-stack test-smoke test-deploy lint schema
+        test test-app test-db check-nginx check-dns test-stack test-smoke test-deploy spof test-spof lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host (offline build: $(OFFLINE))"
@@ -74,6 +74,14 @@ deploy: ## Ship the working tree's app and measure downtime: STRATEGY=single (de
 	@mkdir -p target/reports
 	tests/scripts/deploy
 
+spof: ## Fault drills: kill db, app, web in turn (then pause db) under load; audit writes (SPOF_ARGS)
+	@mkdir -p target/reports
+	cargo run -q -p foobar-tests --bin foobar-spof -- --url http://127.0.0.1:$${HTTP_PORT:-8080} $(SPOF_ARGS)
+
+test-spof: ## Short fault drills against the running stack; assert from spof.json
+	$(MAKE) --no-print-directory spof SPOF_ARGS="--down-secs 3 --pause-secs 8"
+	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test spof_reports
+
 test: ## Run every test: unit, integration, nginx and DNS checks, smoke tests on a fresh stack
 	$(MAKE) --no-print-directory test-app
 	$(MAKE) --no-print-directory check-dns
@@ -100,7 +108,8 @@ test-stack: ## Build and start a separate test stack, run the smoke tests agains
 	$(TEST_ENV) $(MAKE) --no-print-directory up
 	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \
 	  $(TEST_ENV) cargo test -p foobar-tests --test smoke -- --test-threads=1; \
-	  $(TEST_ENV) $(MAKE) --no-print-directory test-deploy
+	  $(TEST_ENV) $(MAKE) --no-print-directory test-deploy; \
+	  $(TEST_ENV) $(MAKE) --no-print-directory test-spof
 
 # Both strategies, from any state the other left: single, blue-green, single again.
 test-deploy: ## Deploy single, blue-green, single to the running stack; assert from the probe reports

@@ -2,6 +2,7 @@
 //! reach it (through nginx on 127.0.0.1, with `Host: www.foobar.com`) and Compose helpers.
 
 pub mod probe;
+pub mod spof;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

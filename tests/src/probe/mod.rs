@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use config::Config;
 pub use record::{ErrorKind, Kind, Record};
 pub use report::{summarize, Report, Writes};
-pub use run::{run, shutdown_signal, StopReason};
+pub use run::{idempotency_key, run, shutdown_signal, write_body, write_title, StopReason};
 
 /// A run as saved in `NAME.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

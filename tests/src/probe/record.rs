@@ -93,14 +93,19 @@ impl Record {
     }
 
     /// A short name for what went wrong, as reports group failures: the error kind, else the
-    /// status (`503 maintenance` for the maintenance page).
+    /// status (`503 maintenance` for nginx's maintenance page, `503 from app` when the app
+    /// itself answered 503, e.g. without its database).
     pub fn failure_label(&self) -> Option<String> {
         if self.is_ok() {
             return None;
         }
         Some(match (self.error, self.status) {
             (Some(error), _) => error.as_str().to_owned(),
-            (None, Some(503)) if self.maintenance => "503 maintenance".to_owned(),
+            // nginx's maintenance answer never went through the app, so it has no version.
+            (None, Some(503)) if self.maintenance && self.version.is_none() => {
+                "503 maintenance".to_owned()
+            }
+            (None, Some(503)) if self.version.is_some() => "503 from app".to_owned(),
             (None, Some(status)) => status.to_string(),
             (None, None) => ErrorKind::Other.as_str().to_owned(),
         })

@@ -112,6 +112,25 @@ pub async fn run(config: &Config, run_id: &str, stop: impl Future<Output = ()>) 
     }
 }
 
+/// The post that write `seq` of run `run_id` creates; its title names both, so a run's posts
+/// can be found and counted afterwards.
+pub fn write_body(run_id: &str, seq: u64) -> Value {
+    json!({
+        "author": "probe",
+        "title": write_title(run_id, seq),
+        "body": "Written by foobar-probe while measuring the site.",
+    })
+}
+
+pub fn write_title(run_id: &str, seq: u64) -> String {
+    format!("probe {run_id} #{seq}")
+}
+
+/// The `Idempotency-Key` of write `seq` of run `run_id`.
+pub fn idempotency_key(run_id: &str, seq: u64) -> String {
+    format!("probe-{run_id}-{seq}")
+}
+
 /// The mix: pages and lists in turn; with writes, every fifth request is a write instead.
 fn kind_for(seq: u64, writes: bool) -> Kind {
     if writes && seq % 5 == 4 {
@@ -137,18 +156,17 @@ impl Sender {
         let request = match kind {
             Kind::Page => self.client.get(url("/")),
             Kind::List => self.client.get(url("/api/posts?limit=20")),
-            Kind::Write => self.client.post(url("/api/posts")).json(&json!({
-                "author": "probe",
-                "title": format!("probe {} #{seq}", self.run_id),
-                "body": "Written by foobar-probe while measuring a deploy.",
-            })),
+            Kind::Write => self
+                .client
+                .post(url("/api/posts"))
+                .json(&write_body(&self.run_id, seq)),
         };
         request.header(HOST, SITE_HOST)
     }
 
     /// Sends one request now; every failure ends up in the record.
     async fn send(&self, seq: u64, kind: Kind, scheduled: Duration) -> Record {
-        let key = (kind == Kind::Write).then(|| format!("probe-{}-{seq}", self.run_id));
+        let key = (kind == Kind::Write).then(|| idempotency_key(&self.run_id, seq));
         let mut request = self.request(seq, kind);
         if let Some(key) = &key {
             request = request.header("Idempotency-Key", key);
