@@ -94,6 +94,13 @@ pub fn repo_root() -> PathBuf {
         .to_owned()
 }
 
+/// Where reports go unless told otherwise: `$REPORTS`, else `<repo>/target/reports`.
+pub fn reports_dir() -> PathBuf {
+    std::env::var_os("REPORTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/reports"))
+}
+
 /// Runs `docker compose ARGS` for this project (honours `COMPOSE_PROJECT_NAME`).
 pub fn compose(args: &[&str]) -> Output {
     Command::new("docker")

@@ -1,15 +1,11 @@
 //! Asserts what `make deploy` measured, from the probe's JSON reports (`make test` runs a single
 //! deploy, a blue-green one, then a single one again before these tests).
 
-use std::path::PathBuf;
-
 use foobar_tests::probe::{load_report, ProbeReport, StopReason};
 use foobar_tests::Site;
 
 fn report(name: &str) -> ProbeReport {
-    let dir = std::env::var("REPORTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| foobar_tests::repo_root().join("target/reports"));
+    let dir = foobar_tests::reports_dir();
     load_report(dir.join(format!("{name}.json")))
 }
 

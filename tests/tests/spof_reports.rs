@@ -1,13 +1,9 @@
 //! Asserts what `make spof` measured, from `spof.json` (`make test` runs a short drill first).
 
-use std::path::PathBuf;
-
 use foobar_tests::spof::{DrillResult, Fault, SpofReport};
 
 fn report() -> SpofReport {
-    let dir = std::env::var("REPORTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| foobar_tests::repo_root().join("target/reports"));
+    let dir = foobar_tests::reports_dir();
     let path = dir.join("spof.json");
     let text =
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run make spof)", path.display()));

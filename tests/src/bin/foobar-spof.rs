@@ -59,10 +59,7 @@ async fn main() -> ExitCode {
         pause_secs: cli.pause_secs,
         drills: results,
     };
-    let out = cli
-        .out
-        .clone()
-        .unwrap_or_else(|| foobar_tests::repo_root().join("target/reports"));
+    let out = cli.out.clone().unwrap_or_else(foobar_tests::reports_dir);
     let path = out.join("spof.json");
     std::fs::write(
         &path,

@@ -55,12 +55,9 @@ pub async fn probe(config: Config, stop: impl Future<Output = ()>) -> ProbeRepor
 }
 
 impl ProbeReport {
-    /// `--out`, else `<repo>/target/reports`.
+    /// `--out`, else [`crate::reports_dir`].
     pub fn out_dir(&self) -> PathBuf {
-        self.config
-            .out
-            .clone()
-            .unwrap_or_else(|| crate::repo_root().join("target/reports"))
+        self.config.out.clone().unwrap_or_else(crate::reports_dir)
     }
 
     /// Writes `NAME.json` and `NAME.svg` into [`Self::out_dir`]; returns their paths.
