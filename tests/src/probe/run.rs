@@ -43,8 +43,13 @@ pub struct Outcome {
 /// waits for the requests in flight (each has its deadline). Write requests carry the
 /// idempotency key `probe-RUN_ID-SEQ`.
 pub async fn run(config: &Config, run_id: &str, stop: impl Future<Output = ()>) -> Outcome {
+    // A new connection per request, like a stream of distinct visitors. A reused keep-alive
+    // connection can be closed by nginx's graceful reload just as a request goes out on it;
+    // browsers resend such a request by themselves (RFC 9112 9.3.1), so counting it would
+    // measure this client, not the site.
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
         .build()
         .expect("HTTP client");
     let start = Instant::now();
