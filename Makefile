@@ -27,7 +27,7 @@ TEST_ENV := COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_PORT=$(TEST_HTTP_PORT) FOO
 
 
 .PHONY: help deps base-image binary build build-app deploy up down clean logs ps \
-        test test-app test-db check-nginx check-dns test-stack test-smoke test-deploy spof test-spof lint schema
+        test test-app test-db check-nginx check-dns test-stack test-smoke test-deploy spof test-spof load test-load lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host (offline build: $(OFFLINE))"
@@ -81,6 +81,23 @@ spof: ## Fault drills: kill db, app, web in turn (then pause db) under load; aud
 test-spof: ## Short fault drills against the running stack; assert from spof.json
 	$(MAKE) --no-print-directory spof SPOF_ARGS="--down-secs 3 --pause-secs 8"
 	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test spof_reports
+
+# The app is published on 127.0.0.1:APP_DIRECT_PORT for the run only (tests/compose.load.yml),
+# so that the same read can go to it without nginx; the trap restores the plain layout however
+# the run ends. oha's version is pinned: the harness reads its JSON report.
+OHA_VERSION := 1.16.0
+LOAD_COMPOSE := $(COMPOSE) -f docker-compose.yml -f tests/compose.load.yml
+
+load: ## Ramp each endpoint to saturation (oha): knee, plots, ratios to the app alone and pgbench (LOAD_ARGS)
+	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)
+	cargo build -q -p foobar-tests --bin foobar-load
+	trap '$(COMPOSE) up -d --wait --no-deps app' EXIT; \
+	  $(LOAD_COMPOSE) up -d --wait --no-deps app; \
+	  target/debug/foobar-load --url http://127.0.0.1:$${HTTP_PORT:-8080} \
+	    --direct-url http://127.0.0.1:$${APP_DIRECT_PORT:-18000} $(LOAD_ARGS)
+
+test-load: ## Short load ramps against the running stack: proves the harness, figures not asserted
+	$(MAKE) --no-print-directory load LOAD_ARGS="--short $(LOAD_ARGS)"
 
 test: ## Run every test: unit, integration, nginx and DNS checks, smoke tests on a fresh stack
 	$(MAKE) --no-print-directory test-app

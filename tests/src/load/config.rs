@@ -1,0 +1,146 @@
+//! The harness's settings: command-line options, and part of its JSON report.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+/// What to load and how hard.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct Config {
+    /// Base URL of the site, through nginx (requests carry `Host: www.foobar.com`).
+    #[arg(long, env = "FOOBAR_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+
+    /// The app itself, without nginx: the port tests/compose.load.yml publishes.
+    #[arg(
+        long,
+        env = "FOOBAR_DIRECT_URL",
+        default_value = "http://127.0.0.1:18000"
+    )]
+    pub direct_url: String,
+
+    /// Quick preset for CI: fewer, shorter steps (the options below still override it).
+    #[arg(long)]
+    pub short: bool,
+
+    /// Offered rate of the first step, requests a second.
+    #[arg(long, default_value_t = 200.0, value_parser = positive)]
+    pub start_rate: f64,
+
+    /// Each step offers this many times the rate of the one before [default: 2, --short: 4].
+    #[arg(long, value_parser = above_one)]
+    pub factor: Option<f64>,
+
+    /// Seconds each step lasts, and each run of the comparison [default: 10, --short: 2].
+    #[arg(long, value_parser = positive)]
+    pub step_secs: Option<f64>,
+
+    /// Most steps per endpoint, if it does not saturate first [default: 10, --short: 3].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_steps: Option<u32>,
+
+    /// Connections oha may use at a fixed rate: enough never to hold the rate back.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections: u32,
+
+    /// Concurrency C of the comparison: oha's connections, and pgbench's clients.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: u32,
+
+    /// Posts to create through the site first, so that the reads find real rows.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub seed_posts: u32,
+
+    /// Directory of load.json and load.svg [default: $REPORTS, else <repo>/target/reports].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// The ramp's shape, with the --short preset applied.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub start_rate: f64,
+    pub factor: f64,
+    pub step_secs: f64,
+    pub max_steps: u32,
+}
+
+impl Config {
+    pub fn plan(&self) -> Plan {
+        // --short: three steps, 2 s each, a factor 4 apart still cover 200 to 3200 req/s.
+        let (factor, step_secs, max_steps) = if self.short {
+            (4.0, 2.0, 3)
+        } else {
+            (2.0, 10.0, 10)
+        };
+        Plan {
+            start_rate: self.start_rate,
+            factor: self.factor.unwrap_or(factor),
+            step_secs: self.step_secs.unwrap_or(step_secs),
+            max_steps: self.max_steps.unwrap_or(max_steps),
+        }
+    }
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
+        _ => Err("expected a number above 0".into()),
+    }
+}
+
+/// A factor of 1 or less would never ramp up.
+fn above_one(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value > 1.0 && value.is_finite() => Ok(value),
+        _ => Err("expected a number above 1".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn plan(args: &[&str]) -> Plan {
+        Cli::try_parse_from([&["foobar-load"], args].concat())
+            .unwrap()
+            .config
+            .plan()
+    }
+
+    #[test]
+    fn short_preset_and_overrides() {
+        assert_eq!(
+            plan(&[]),
+            Plan {
+                start_rate: 200.0,
+                factor: 2.0,
+                step_secs: 10.0,
+                max_steps: 10
+            }
+        );
+        assert_eq!(
+            plan(&["--short", "--step-secs", "3"]),
+            Plan {
+                start_rate: 200.0,
+                factor: 4.0,
+                step_secs: 3.0,
+                max_steps: 3
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_a_factor_that_does_not_ramp() {
+        assert!(Cli::try_parse_from(["foobar-load", "--factor", "1"]).is_err());
+    }
+}

@@ -1,0 +1,463 @@
+//! The scalability limit of the one-host stack, measured with standard tools.
+//!
+//! First, for scale, one read at one concurrency in a closed loop through the whole stack,
+//! straight to the app, and as `pgbench -S` in the database ([`Comparison`]). Then for each
+//! endpoint `oha` offers a fixed rate in steps that grow until the stack saturates ([`ramp`]);
+//! the knee is the highest rate still answered with p99 under 50 ms and no errors.
+//! A run is saved as `load.json` (a [`LoadReport`]) and `load.svg`.
+
+mod config;
+pub mod oha;
+pub mod pgbench;
+pub mod ramp;
+pub mod svg;
+
+use std::path::PathBuf;
+use std::time::Duration;
+use std::{fmt, fs, io, thread};
+
+use serde::{Deserialize, Serialize};
+
+pub use config::{Config, Plan};
+use oha::{Measurement, Pacing, Request};
+use ramp::{Ramp, Step};
+
+use crate::Site;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Targets of the issue for `GET /api/posts/{id}`, printed beside the ratios (not asserted:
+/// they are benchmark figures of one machine).
+const DIRECT_TARGET: f64 = 0.8;
+const PGBENCH_TARGET: f64 = 0.5;
+
+/// Unmeasured load first: `make load` has just recreated the app, whose database pool starts
+/// small and grows on demand.
+const WARM_UP: Duration = Duration::from_secs(3);
+
+/// Rest between runs, so that a backlog left by one does not land in the next.
+const PAUSE: Duration = Duration::from_secs(1);
+
+/// What is loaded, one ramp each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Page,
+    Post,
+    Posts,
+    Create,
+}
+
+impl Endpoint {
+    /// Reads first: the writes grow the table the reads would otherwise see grow under them.
+    pub const ALL: [Endpoint; 4] = [
+        Endpoint::Page,
+        Endpoint::Post,
+        Endpoint::Posts,
+        Endpoint::Create,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::Page => "GET /",
+            Endpoint::Post => "GET /api/posts/{id}",
+            Endpoint::Posts => "GET /api/posts",
+            Endpoint::Create => "POST /api/posts",
+        }
+    }
+
+    /// The request against `base`; `post_id` is the post that `GET /api/posts/{id}` reads.
+    pub fn request(self, base: &str, post_id: i64) -> Request {
+        let (method, path, body) = match self {
+            Endpoint::Page => ("GET", "/".to_owned(), None),
+            Endpoint::Post => ("GET", format!("/api/posts/{post_id}"), None),
+            Endpoint::Posts => ("GET", "/api/posts".to_owned(), None),
+            // Identical bodies without an Idempotency-Key: each one creates a post.
+            Endpoint::Create => (
+                "POST",
+                "/api/posts".to_owned(),
+                Some(r#"{"author":"foobar-load","title":"Load test","body":"Posted under load."}"#),
+            ),
+        };
+        Request {
+            method,
+            url: format!("{base}{path}"),
+            body,
+        }
+    }
+}
+
+/// The same read at the same concurrency, in a closed loop, three ways.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Comparison {
+    /// oha's connections and pgbench's clients.
+    pub concurrency: u32,
+    pub secs: f64,
+    /// `GET /api/posts/{id}` through nginx.
+    pub full_stack: Measurement,
+    /// The same, straight to the app.
+    pub direct: Measurement,
+    /// `pgbench -S` inside the db container.
+    pub pgbench_tps: f64,
+    pub full_stack_over_direct: f64,
+    pub full_stack_over_pgbench: f64,
+}
+
+impl Comparison {
+    pub fn new(
+        concurrency: u32,
+        secs: f64,
+        full_stack: Measurement,
+        direct: Measurement,
+        pgbench_tps: f64,
+    ) -> Comparison {
+        Comparison {
+            concurrency,
+            secs,
+            full_stack_over_direct: full_stack.achieved_rps / direct.achieved_rps,
+            full_stack_over_pgbench: full_stack.achieved_rps / pgbench_tps,
+            full_stack,
+            direct,
+            pgbench_tps,
+        }
+    }
+}
+
+/// A run as saved in `load.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadReport {
+    /// Wall-clock start, RFC 3339.
+    pub started_at: String,
+    /// CPUs of the host, which the load generator, the stack and pgbench all share.
+    pub cores: usize,
+    pub config: Config,
+    pub plan: Plan,
+    /// The post that `GET /api/posts/{id}` reads.
+    pub post_id: i64,
+    pub ramps: Vec<Ramp>,
+    pub comparison: Comparison,
+}
+
+/// Runs everything against the stack: seeds posts, compares, ramps each endpoint. Progress
+/// goes to stderr, a line per run.
+pub fn run(config: Config) -> Result<LoadReport, Error> {
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let plan = config.plan();
+    let duration = Duration::from_secs_f64(plan.step_secs);
+
+    let site = Site::new(&config.url);
+    if !site.wait_for_ok("/api/ready", Duration::from_secs(30)) {
+        return Err(format!("{} is not ready (is the stack up? `make up`)", config.url).into());
+    }
+    // The app answers on its own port for any Host; the health check needs no database.
+    if !Site::new(&config.direct_url).wait_for_ok("/api/health", Duration::from_secs(30)) {
+        return Err(format!(
+            "the app does not answer on {} (publish it with tests/compose.load.yml; `make load` does)",
+            config.direct_url
+        )
+        .into());
+    }
+    eprintln!("seeding {} posts through {}", config.seed_posts, config.url);
+    let post_id = seed(&site, config.seed_posts)?;
+    eprintln!("preparing the pgbench database in the db container");
+    pgbench::init()?;
+
+    let closed = Pacing::Closed {
+        connections: config.concurrency,
+    };
+    let full_stack_read = Endpoint::Post.request(&config.url, post_id);
+    let direct_read = Endpoint::Post.request(&config.direct_url, post_id);
+    eprintln!("warming up for {} s", WARM_UP.as_secs());
+    oha::run(&full_stack_read, closed, WARM_UP)?;
+    let full_stack = measure(&full_stack_read, closed, duration)?;
+    let direct = measure(&direct_read, closed, duration)?;
+    eprint!("pgbench -S -c {} in the db container: ", config.concurrency);
+    let pgbench_tps = pgbench::select_tps(config.concurrency, duration)?;
+    eprintln!("{pgbench_tps:.0} tps");
+    thread::sleep(PAUSE);
+    let comparison = Comparison::new(
+        config.concurrency,
+        plan.step_secs,
+        full_stack,
+        direct,
+        pgbench_tps,
+    );
+
+    let mut ramps = Vec::new();
+    for endpoint in Endpoint::ALL {
+        let request = endpoint.request(&config.url, post_id);
+        let rates = ramp::rates(plan.start_rate, plan.factor, plan.max_steps);
+        ramps.push(Ramp::run(endpoint.label(), rates, |rps| {
+            let pacing = Pacing::Fixed {
+                rps,
+                connections: config.connections,
+            };
+            Ok(Step {
+                offered_rps: rps,
+                measured: measure(&request, pacing, duration)?,
+            })
+        })?);
+    }
+
+    Ok(LoadReport {
+        started_at,
+        cores: thread::available_parallelism().map_or(1, |n| n.get()),
+        config,
+        plan,
+        post_id,
+        ramps,
+        comparison,
+    })
+}
+
+/// One oha run with a progress line, then a [`PAUSE`].
+fn measure(request: &Request, pacing: Pacing, duration: Duration) -> Result<Measurement, Error> {
+    let offered = match pacing {
+        Pacing::Fixed { rps, .. } => format!("{rps:.0} req/s"),
+        Pacing::Closed { connections } => format!("closed loop, {connections} connections"),
+    };
+    eprint!("{} {} at {offered}: ", request.method, request.url);
+    let measured = oha::run(request, pacing, duration)?;
+    eprintln!(
+        "{:.0} req/s, p99 {} ms, {} errors",
+        measured.achieved_rps,
+        ms(measured.p99_ms),
+        measured.errors
+    );
+    thread::sleep(PAUSE);
+    Ok(measured)
+}
+
+/// Creates `count` posts through the site; returns the id of the last.
+fn seed(site: &Site, count: u32) -> Result<i64, Error> {
+    let mut id = None;
+    for n in 1..=count {
+        let post = serde_json::json!({
+            "author": "foobar-load",
+            "title": format!("Seed post {n}"),
+            "body": "Created before the load test, for the reads to find.",
+        });
+        let response = site.post_json("/api/posts", &post);
+        if response.status() != reqwest::StatusCode::CREATED {
+            return Err(format!("seeding: POST /api/posts answered {}", response.status()).into());
+        }
+        id = response.json::<serde_json::Value>()?["id"].as_i64();
+    }
+    id.ok_or_else(|| "seeding: the created post has no id".into())
+}
+
+impl LoadReport {
+    /// `--out`, else [`crate::reports_dir`].
+    pub fn out_dir(&self) -> PathBuf {
+        self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    }
+
+    /// Writes `load.json` and `load.svg` into [`Self::out_dir`]; returns their paths.
+    pub fn write(&self) -> io::Result<[PathBuf; 2]> {
+        let dir = self.out_dir();
+        fs::create_dir_all(&dir)?;
+        let json = dir.join("load.json");
+        let svg = dir.join("load.svg");
+        fs::write(&json, serde_json::to_vec_pretty(self)?)?;
+        fs::write(&svg, svg::render(self))?;
+        Ok([json, svg])
+    }
+}
+
+/// A latency for the tables: `-` when nothing answered.
+fn ms(value: Option<f64>) -> String {
+    value.map_or("-".into(), |ms| format!("{ms:.2}"))
+}
+
+impl fmt::Display for LoadReport {
+    /// The steps as a table, the knees, the comparison.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<20} {:>9} {:>10} {:>8} {:>8} {:>9} {:>7}",
+            "endpoint", "offered/s", "achieved/s", "p50 ms", "p99 ms", "p99.9 ms", "errors"
+        )?;
+        for ramp in &self.ramps {
+            for step in &ramp.steps {
+                let m = &step.measured;
+                write!(
+                    f,
+                    "{:<20} {:>9.0} {:>10.1} {:>8} {:>8} {:>9} {:>6.2}%",
+                    ramp.endpoint,
+                    step.offered_rps,
+                    m.achieved_rps,
+                    ms(m.p50_ms),
+                    ms(m.p99_ms),
+                    ms(m.p99_9_ms),
+                    100.0 * m.error_rate()
+                )?;
+                if ramp.knee_rps == Some(step.offered_rps) {
+                    write!(f, "  <- knee")?;
+                }
+                if let Some(saturation) = step.saturation() {
+                    write!(f, "  <- saturated: {saturation}")?;
+                }
+                writeln!(f)?;
+            }
+        }
+
+        writeln!(
+            f,
+            "\nknee: the highest offered rate served in full with p99 < {} ms and no errors",
+            ramp::KNEE_P99_MS
+        )?;
+        for ramp in &self.ramps {
+            let knee = ramp
+                .knee_rps
+                .map_or("none".into(), |rps| format!("{rps:.0} req/s"));
+            let end = match ramp.saturation {
+                Some(saturation) => {
+                    let last = ramp.steps.last().map_or(0.0, |s| s.offered_rps);
+                    format!("saturated at {last:.0} req/s ({saturation})")
+                }
+                None => "did not saturate: raise --max-steps".into(),
+            };
+            writeln!(f, "  {:<20} {knee:>12}   {end}", ramp.endpoint)?;
+        }
+
+        let c = &self.comparison;
+        writeln!(
+            f,
+            "\nclosed loop at concurrency {}, {} s each, GET /api/posts/{}:",
+            c.concurrency, c.secs, self.post_id
+        )?;
+        for (what, m) in [
+            ("full stack (nginx, app, db)", &c.full_stack),
+            ("straight to the app", &c.direct),
+        ] {
+            writeln!(
+                f,
+                "  {what:<28} {:>9.0} req/s   p99 {} ms, {} errors",
+                m.achieved_rps,
+                ms(m.p99_ms),
+                m.errors
+            )?;
+        }
+        writeln!(
+            f,
+            "  {:<28} {:>9.0} tps     (in the db container)",
+            "pgbench -S", c.pgbench_tps
+        )?;
+        writeln!(
+            f,
+            "  full stack / straight to app {:>9.2}         target >= {DIRECT_TARGET}",
+            c.full_stack_over_direct
+        )?;
+        writeln!(
+            f,
+            "  full stack / pgbench -S      {:>9.2}         target >= {PGBENCH_TARGET}",
+            c.full_stack_over_pgbench
+        )?;
+        writeln!(
+            f,
+            "note: oha, nginx, the app, PostgreSQL and pgbench all share this host's {} cores: \
+             each figure includes the load generator's own CPU use.",
+            self.cores
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ramp::sample::step;
+    use super::*;
+
+    fn measurement(rps: f64) -> Measurement {
+        step(rps, rps, 4.0, 0).measured
+    }
+
+    pub(super) fn report() -> LoadReport {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: Config,
+        }
+        let config = Cli::parse_from(["foobar-load"]).config;
+        let steps = vec![
+            step(200.0, 200.0, 2.0, 0),
+            step(400.0, 400.0, 8.0, 0),
+            step(800.0, 600.0, 1200.0, 0),
+        ];
+        LoadReport {
+            started_at: "2026-11-22T03:00:00.000Z".into(),
+            cores: 2,
+            plan: config.plan(),
+            config,
+            post_id: 7,
+            ramps: vec![Ramp {
+                endpoint: Endpoint::Post.label().into(),
+                knee_rps: ramp::knee(&steps).map(|s| s.offered_rps),
+                saturation: steps.last().and_then(Step::saturation),
+                steps,
+            }],
+            comparison: Comparison::new(
+                16,
+                10.0,
+                measurement(3000.0),
+                measurement(4000.0),
+                12000.0,
+            ),
+        }
+    }
+
+    #[test]
+    fn requests_per_endpoint() {
+        let get = Endpoint::Post.request("http://127.0.0.1:8080", 42);
+        assert_eq!(
+            (get.method, get.url.as_str(), get.body),
+            ("GET", "http://127.0.0.1:8080/api/posts/42", None)
+        );
+        let post = Endpoint::Create.request("http://h", 42);
+        assert_eq!(
+            (post.method, post.url.as_str()),
+            ("POST", "http://h/api/posts")
+        );
+        let body: serde_json::Value = serde_json::from_str(post.body.unwrap()).unwrap();
+        assert!(["author", "title", "body"]
+            .iter()
+            .all(|k| body[k].is_string()));
+    }
+
+    #[test]
+    fn comparison_ratios() {
+        let c = Comparison::new(16, 10.0, measurement(3000.0), measurement(4000.0), 12000.0);
+        assert_eq!(c.full_stack_over_direct, 0.75);
+        assert_eq!(c.full_stack_over_pgbench, 0.25);
+    }
+
+    #[test]
+    fn prints_the_table_knees_and_ratios() {
+        let text = report().to_string();
+        // Lines as words, so that the test does not pin the column widths.
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        for expected in [
+            "GET /api/posts/{id} 400 400.0 0.80 8.00 16.00 0.00% <- knee",
+            "GET /api/posts/{id} 800 600.0 120.00 1200.00 2400.00 0.00% <- saturated: p99 > 1 s",
+            "GET /api/posts/{id} 400 req/s saturated at 800 req/s (p99 > 1 s)",
+            "full stack / straight to app 0.75 target >= 0.8",
+            "full stack / pgbench -S 0.25 target >= 0.5",
+        ] {
+            assert!(
+                lines.iter().any(|l| l == expected),
+                "{expected:?} in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn report_round_trips_through_json() {
+        let report = report();
+        let json = serde_json::to_string(&report).unwrap();
+        let back: LoadReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.ramps[0].steps, report.ramps[0].steps);
+        assert_eq!(back.comparison.pgbench_tps, 12000.0);
+    }
+}
