@@ -23,6 +23,7 @@ export BASE_IMAGE APP_BINARY APP_REVISION
 # `make test` runs its own stack beside yours: another project name, port and volume.
 TEST_PROJECT := foobar-test
 TEST_HTTP_PORT := 28080
+TEST_APP_DIRECT_PORT := 28000
 TEST_ENV := COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_PORT=$(TEST_HTTP_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT)
 
 
@@ -98,6 +99,7 @@ load: ## Ramp each endpoint to saturation (oha): knee, plots, ratios to the app 
 
 test-load: ## Short load ramps against the running stack: proves the harness, figures not asserted
 	$(MAKE) --no-print-directory load LOAD_ARGS="--short $(LOAD_ARGS)"
+	cargo test -p foobar-tests --test load_report
 
 test: ## Run every test: unit, integration, nginx and DNS checks, smoke tests on a fresh stack
 	$(MAKE) --no-print-directory test-app
@@ -126,7 +128,8 @@ test-stack: ## Build and start a separate test stack, run the smoke tests agains
 	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \
 	  $(TEST_ENV) cargo test -p foobar-tests --test smoke -- --test-threads=1; \
 	  $(TEST_ENV) $(MAKE) --no-print-directory test-deploy; \
-	  $(TEST_ENV) $(MAKE) --no-print-directory test-spof
+	  $(TEST_ENV) $(MAKE) --no-print-directory test-spof; \
+	  $(TEST_ENV) APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) $(MAKE) --no-print-directory test-load
 
 # Both strategies, from any state the other left: single, blue-green, single again.
 test-deploy: ## Deploy single, blue-green, single to the running stack; assert from the probe reports

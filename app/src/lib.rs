@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod healthcheck;
+pub mod logging;
 pub mod middleware;
 pub mod models;
 pub mod routes;

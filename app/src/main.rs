@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use foobar_app::config::Config;
-use foobar_app::{db, healthcheck, startup::Application};
+use foobar_app::{db, healthcheck, logging, startup::Application};
 
 const USAGE: &str = "usage: foobar-app [serve|migrate|healthcheck]
   serve        apply pending migrations, then serve HTTP (default)
@@ -16,7 +16,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let _logs = logging::init("info");
     let command = std::env::args().nth(1);
     if matches!(command.as_deref(), Some("help" | "-h" | "--help")) {
         println!("{USAGE}");
