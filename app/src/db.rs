@@ -4,17 +4,45 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, Pool};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::DatabaseConfig;
 use crate::error::AppError;
 
-pub type DbPool = Pool<ConnectionManager<PgConnection>>;
-pub type DbConnection = PooledConnection<ConnectionManager<PgConnection>>;
+pub type DbPool = Pool<Manager>;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// diesel's r2d2 manager, plus what it does not notice: a connection the server closed (after
+/// a database restart). Without a check-out test (`DATABASE_TEST_ON_CHECKOUT`, off for speed)
+/// the pool would hand such a connection out again and again; marked, it is dropped instead.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<PgConnection>);
+
+pub struct DbConnection {
+    pg: PgConnection,
+    lost: bool,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        let pg = self.0.connect()?;
+        Ok(DbConnection { pg, lost: false })
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        self.0.is_valid(&mut conn.pg)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.lost || self.0.has_broken(&mut conn.pg)
+    }
+}
 
 /// Sets per-session limits on every new connection, so a runaway query is cancelled by the
 /// server instead of holding a pooled connection forever.
@@ -23,19 +51,20 @@ struct SessionSettings {
     statement_timeout: Duration,
 }
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = {0};",
-            self.statement_timeout.as_millis()
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.pg
+            .batch_execute(&format!(
+                "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = {0};",
+                self.statement_timeout.as_millis()
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
 /// Builds the pool without connecting: the app starts (and answers 503) while the database is down.
 pub fn build_pool(config: &DatabaseConfig) -> DbPool {
-    let manager = ConnectionManager::<PgConnection>::new(config.url_with_connect_timeout());
+    let manager = Manager(ConnectionManager::new(config.url_with_connect_timeout()));
     Pool::builder()
         .max_size(config.pool_size)
         .min_idle(Some(config.min_idle))
@@ -108,7 +137,9 @@ impl Db {
         let pool = self.pool.clone();
         let call = actix_web::web::block(move || {
             let mut conn = pool.get()?;
-            work(&mut conn)
+            let result = work(&mut conn.pg);
+            conn.lost = matches!(result, Err(AppError::ConnectionLost(_)));
+            result
         });
         match actix_web::rt::time::timeout(self.deadline, call).await {
             Ok(Ok(result)) => result,

@@ -33,6 +33,10 @@ pub enum AppError {
     Conflict(String),
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(String),
+    /// The server closed the connection (a restart): answered like `DatabaseUnavailable`, and
+    /// `Db::run` drops the connection from the pool.
+    #[error("database connection lost: {0}")]
+    ConnectionLost(String),
     #[error("unexpected error: {0}")]
     Internal(#[source] BoxError),
 }
@@ -62,7 +66,9 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::Conflict(_) => "conflict",
-            AppError::DatabaseUnavailable(_) => "database_unavailable",
+            AppError::DatabaseUnavailable(_) | AppError::ConnectionLost(_) => {
+                "database_unavailable"
+            }
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -78,7 +84,9 @@ impl ResponseError for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::DatabaseUnavailable(_) | AppError::ConnectionLost(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,7 +95,7 @@ impl ResponseError for AppError {
         let status = self.status_code();
         let message = match self {
             // The cause may name hosts, queries or credentials: log it, don't send it.
-            AppError::DatabaseUnavailable(_) => {
+            AppError::DatabaseUnavailable(_) | AppError::ConnectionLost(_) => {
                 "the database is unavailable, try again shortly".to_owned()
             }
             AppError::Internal(_) => "unexpected error".to_owned(),
@@ -117,7 +125,7 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
-            ) => AppError::DatabaseUnavailable(info.message().to_owned()),
+            ) => AppError::ConnectionLost(info.message().to_owned()),
             // statement_timeout fired: the database is too slow to answer in time.
             Error::DatabaseError(_, info) if info.message().contains("statement timeout") => {
                 AppError::DatabaseUnavailable(info.message().to_owned())

@@ -82,3 +82,57 @@ async fn query_stuck_behind_a_lock_is_cancelled_with_503() {
         "recovers once the lock is gone"
     );
 }
+
+/// Closes every connection the app holds, as a database restart does.
+fn terminate_app_connections(database_url: &str) {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let mut conn = PgConnection::establish(database_url).unwrap();
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut conn)
+    .unwrap();
+}
+
+/// Statuses of `count` reads, one after another, after the server closed the pool's connections.
+async fn reads_after_the_server_closed_connections(
+    test_on_checkout: &str,
+    count: usize,
+) -> Vec<u16> {
+    let app = TestApp::spawn_with(&[
+        ("DATABASE_POOL_SIZE", "3"),
+        ("DATABASE_POOL_MIN_IDLE", "3"),
+        ("DATABASE_TEST_ON_CHECKOUT", test_on_checkout),
+    ])
+    .await;
+    app.create_post("before the restart").await;
+    terminate_app_connections(&app.database_url);
+
+    let mut statuses = Vec::new();
+    for _ in 0..count {
+        let response = app.get("/api/posts").await;
+        let status = response.status().as_u16();
+        if status != 200 {
+            assert_error(response, 503, "database_unavailable").await;
+        }
+        statuses.push(status);
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn closed_connections_cost_one_503_each_then_the_pool_replaces_them() {
+    let statuses = reads_after_the_server_closed_connections("false", 6).await;
+
+    let failed = statuses.iter().filter(|&&s| s == 503).count();
+    assert!((1..=3).contains(&failed), "{statuses:?}");
+    assert_eq!(statuses[3..], [200, 200, 200], "{statuses:?}");
+}
+
+#[tokio::test]
+async fn checkout_test_hides_closed_connections() {
+    let statuses = reads_after_the_server_closed_connections("true", 3).await;
+
+    assert_eq!(statuses, [200, 200, 200]);
+}
