@@ -25,10 +25,10 @@ pub struct Config {
     pub short: bool,
 
     /// Offered rate of the first step, requests a second.
-    #[arg(long, default_value_t = 200.0, value_parser = positive)]
+    #[arg(long, default_value_t = 250.0, value_parser = positive)]
     pub start_rate: f64,
 
-    /// Each step offers this many times the rate of the one before [default: 2, --short: 4].
+    /// Each step offers this many times the rate of the one before [default: 1.5, --short: 4].
     #[arg(long, value_parser = above_one)]
     pub factor: Option<f64>,
 
@@ -36,7 +36,7 @@ pub struct Config {
     #[arg(long, value_parser = positive)]
     pub step_secs: Option<f64>,
 
-    /// Most steps per endpoint, if it does not saturate first [default: 10, --short: 3].
+    /// Most steps per endpoint, if it does not saturate first [default: 12, --short: 3].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_steps: Option<u32>,
 
@@ -68,11 +68,12 @@ pub struct Plan {
 
 impl Config {
     pub fn plan(&self) -> Plan {
-        // --short: three steps, 2 s each, a factor 4 apart still cover 200 to 3200 req/s.
+        // --short: three steps, 2 s each, a factor 4 apart still cover 250 to 4000 req/s.
+        // Otherwise 1.5 apart, so the knee is found within a third of its rate.
         let (factor, step_secs, max_steps) = if self.short {
             (4.0, 2.0, 3)
         } else {
-            (2.0, 10.0, 10)
+            (1.5, 10.0, 12)
         };
         Plan {
             start_rate: self.start_rate,
@@ -122,16 +123,16 @@ mod tests {
         assert_eq!(
             plan(&[]),
             Plan {
-                start_rate: 200.0,
-                factor: 2.0,
+                start_rate: 250.0,
+                factor: 1.5,
                 step_secs: 10.0,
-                max_steps: 10
+                max_steps: 12
             }
         );
         assert_eq!(
             plan(&["--short", "--step-secs", "3"]),
             Plan {
-                start_rate: 200.0,
+                start_rate: 250.0,
                 factor: 4.0,
                 step_secs: 3.0,
                 max_steps: 3
