@@ -194,11 +194,11 @@ fn request_id_round_trips_and_is_generated_when_absent() {
     let generated = site.get("/");
     let id = generated.headers()["x-request-id"].to_str().unwrap();
     assert!(id.len() >= 16, "nginx generates an id: {id}");
-    let app_logs = compose_ok(&["logs", "--no-log-prefix", "app"]);
-    assert!(
-        app_logs.contains("smoke-123"),
-        "the app's access log carries nginx's request id"
-    );
+    // The app writes its log in batches, at least once a second.
+    let logged = wait_until(Duration::from_secs(5), || {
+        compose_ok(&["logs", "--no-log-prefix", "app"]).contains("smoke-123")
+    });
+    assert!(logged, "the app's access log carries nginx's request id");
 }
 
 /// What `docker port` lists for a service's container: its published ports only.
