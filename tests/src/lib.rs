@@ -1,6 +1,7 @@
 //! Shared pieces of the smoke tests and the operational tools: a client for the site as users
 //! reach it (through nginx on 127.0.0.1, with `Host: www.foobar.com`) and Compose helpers.
 
+pub mod cli;
 pub mod load;
 pub mod probe;
 pub mod spof;

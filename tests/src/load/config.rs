@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use crate::cli::{above_one, positive};
+
 /// What to load and how hard.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct Config {
@@ -81,21 +83,6 @@ impl Config {
             step_secs: self.step_secs.unwrap_or(step_secs),
             max_steps: self.max_steps.unwrap_or(max_steps),
         }
-    }
-}
-
-fn positive(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
-        _ => Err("expected a number above 0".into()),
-    }
-}
-
-/// A factor of 1 or less would never ramp up.
-fn above_one(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(value) if value > 1.0 && value.is_finite() => Ok(value),
-        _ => Err("expected a number above 1".into()),
     }
 }
 

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use crate::cli::{non_negative, positive};
+
 /// How to probe. A `clap::Args`, so other tools can flatten it into their own options.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct Config {
@@ -56,20 +58,6 @@ pub struct Config {
     /// No progress line on stderr each second.
     #[arg(long)]
     pub quiet: bool,
-}
-
-fn positive(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
-        _ => Err("expected a number above 0".into()),
-    }
-}
-
-fn non_negative(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(value) if value >= 0.0 && value.is_finite() => Ok(value),
-        _ => Err("expected a number, 0 or more".into()),
-    }
 }
 
 /// The name becomes a file name under --out: no directories.
