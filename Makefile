@@ -101,7 +101,7 @@ test-load: ## Short load ramps against the running stack: proves the harness, fi
 	$(MAKE) --no-print-directory load LOAD_ARGS="--short $(LOAD_ARGS)"
 	cargo test -p foobar-tests --test load_report
 
-test: ## Run every test: unit, integration, nginx and DNS checks, smoke tests on a fresh stack
+test: ## Run every test: unit, integration, nginx and DNS checks, then the stack tests on a fresh stack
 	$(MAKE) --no-print-directory test-app
 	$(MAKE) --no-print-directory check-dns
 	$(MAKE) --no-print-directory test-stack
@@ -122,7 +122,7 @@ check-dns: ## Check the foobar.com zone with named-checkzone
 	named-checkzone -q foobar.com dns/foobar.com.zone && named-checkzone foobar.com dns/foobar.com.zone
 	cargo test -p foobar-tests --test dns
 
-test-stack: ## Build and start a separate test stack, run the smoke tests against it, tear it down
+test-stack: ## Separate test stack: smoke tests, three deploys, short drills, short load ramp; then tear it down
 	$(MAKE) --no-print-directory check-nginx
 	$(TEST_ENV) $(MAKE) --no-print-directory up
 	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \
