@@ -6,7 +6,7 @@ pub mod load;
 pub mod probe;
 pub mod spof;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -101,6 +101,21 @@ pub fn reports_dir() -> PathBuf {
     std::env::var_os("REPORTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target/reports"))
+}
+
+/// Writes a report as `<dir>/<name>.json` and `<dir>/<name>.svg`; returns their paths.
+pub fn write_report(
+    dir: &Path,
+    name: &str,
+    report: &impl serde::Serialize,
+    svg: &str,
+) -> std::io::Result<[PathBuf; 2]> {
+    std::fs::create_dir_all(dir)?;
+    let json_path = dir.join(format!("{name}.json"));
+    let svg_path = dir.join(format!("{name}.svg"));
+    std::fs::write(&json_path, serde_json::to_vec_pretty(report)?)?;
+    std::fs::write(&svg_path, svg)?;
+    Ok([json_path, svg_path])
 }
 
 /// Runs `docker compose ARGS` for this project (honours `COMPOSE_PROJECT_NAME`).

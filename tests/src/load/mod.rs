@@ -14,7 +14,7 @@ pub mod svg;
 
 use std::path::PathBuf;
 use std::time::Duration;
-use std::{fmt, fs, io, thread};
+use std::{fmt, io, thread};
 
 use serde::{Deserialize, Serialize};
 
@@ -253,13 +253,7 @@ impl LoadReport {
 
     /// Writes `load.json` and `load.svg` into [`Self::out_dir`]; returns their paths.
     pub fn write(&self) -> io::Result<[PathBuf; 2]> {
-        let dir = self.out_dir();
-        fs::create_dir_all(&dir)?;
-        let json = dir.join("load.json");
-        let svg = dir.join("load.svg");
-        fs::write(&json, serde_json::to_vec_pretty(self)?)?;
-        fs::write(&svg, svg::render(self))?;
-        Ok([json, svg])
+        crate::write_report(&self.out_dir(), "load", self, &svg::render(self))
     }
 }
 

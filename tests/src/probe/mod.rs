@@ -62,13 +62,8 @@ impl ProbeReport {
 
     /// Writes `NAME.json` and `NAME.svg` into [`Self::out_dir`]; returns their paths.
     pub fn write(&self) -> io::Result<[PathBuf; 2]> {
-        let dir = self.out_dir();
-        fs::create_dir_all(&dir)?;
-        let json = dir.join(format!("{}.json", self.name));
-        let svg = dir.join(format!("{}.svg", self.name));
-        fs::write(&json, serde_json::to_vec_pretty(self)?)?;
-        fs::write(&svg, svg::render(&self.name, &self.records, &self.summary))?;
-        Ok([json, svg])
+        let svg = svg::render(&self.name, &self.records, &self.summary);
+        crate::write_report(&self.out_dir(), &self.name, self, &svg)
     }
 }
 
