@@ -73,25 +73,25 @@ ps: ## Show the services and their health
 
 deploy: ## Ship the working tree's app and measure downtime: STRATEGY=single (default) or blue-green
 	@mkdir -p target/reports
-	tests/scripts/deploy
+	tools/deploy
 
 spof: ## Fault drills: kill db, app, web in turn (then pause db) under load; audit writes (SPOF_ARGS)
 	@mkdir -p target/reports
-	cargo run -q -p foobar-tests --bin foobar-spof -- --url http://127.0.0.1:$${HTTP_PORT:-8080} $(SPOF_ARGS)
+	cargo run -q -p foobar-tools --bin foobar-spof -- --url http://127.0.0.1:$${HTTP_PORT:-8080} $(SPOF_ARGS)
 
 test-spof: ## Short fault drills against the running stack; assert from spof.json
 	$(MAKE) --no-print-directory spof SPOF_ARGS="--down-secs 3 --pause-secs 8"
-	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test spof_reports
+	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test spof
 
-# The app is published on 127.0.0.1:APP_DIRECT_PORT for the run only (tests/compose.load.yml),
+# The app is published on 127.0.0.1:APP_DIRECT_PORT for the run only (tools/compose.load.yml),
 # so that the same read can go to it without nginx; the trap restores the plain layout however
 # the run ends. oha's version is pinned: the harness reads its JSON report.
 OHA_VERSION := 1.16.0
-LOAD_COMPOSE := $(COMPOSE) -f docker-compose.yml -f tests/compose.load.yml
+LOAD_COMPOSE := $(COMPOSE) -f docker-compose.yml -f tools/compose.load.yml
 
 load: ## Ramp each endpoint to saturation (oha): knee, plots, ratios to the app alone and pgbench (LOAD_ARGS)
 	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)
-	cargo build -q -p foobar-tests --bin foobar-load
+	cargo build -q -p foobar-tools --bin foobar-load
 	trap '$(COMPOSE) up -d --wait --no-deps app' EXIT; \
 	  $(LOAD_COMPOSE) up -d --wait --no-deps app; \
 	  target/debug/foobar-load --url http://127.0.0.1:$${HTTP_PORT:-8080} \
@@ -99,7 +99,7 @@ load: ## Ramp each endpoint to saturation (oha): knee, plots, ratios to the app 
 
 test-load: ## Short load ramps against the running stack: proves the harness, figures not asserted
 	$(MAKE) --no-print-directory load LOAD_ARGS="--short $(LOAD_ARGS)"
-	cargo test -p foobar-tests --test load_report
+	cargo test -p foobar-tests --test load
 
 test: ## Run every test: unit, integration, nginx and DNS checks, then the stack tests on a fresh stack
 	$(MAKE) --no-print-directory test-app
@@ -108,12 +108,12 @@ test: ## Run every test: unit, integration, nginx and DNS checks, then the stack
 
 test-app: ## Unit tests, and the app's integration tests against a throwaway host PostgreSQL
 	cargo test --workspace --lib --bins
-	tests/scripts/test-db start
-	trap 'tests/scripts/test-db stop' EXIT; \
-	  TEST_DATABASE_URL=$$(tests/scripts/test-db url) cargo test -p foobar-app --test api
+	tools/test-db start
+	trap 'tools/test-db stop' EXIT; \
+	  TEST_DATABASE_URL=$$(tools/test-db url) cargo test -p foobar-app --test api
 
-test-db: ## Start the throwaway PostgreSQL the integration tests use (stop: tests/scripts/test-db stop)
-	tests/scripts/test-db start
+test-db: ## Start the throwaway PostgreSQL the integration tests use (stop: tools/test-db stop)
+	tools/test-db start
 
 check-nginx: build ## Check the nginx configuration inside the web image (nginx -t)
 	docker run --rm --entrypoint nginx foobar/web:latest -t -q && echo "nginx -t: ok"
@@ -136,7 +136,7 @@ test-deploy: ## Deploy single, blue-green, single to the running stack; assert f
 	$(MAKE) --no-print-directory deploy STRATEGY=single
 	$(MAKE) --no-print-directory deploy STRATEGY=blue-green MIN_REQUESTS=1000
 	$(MAKE) --no-print-directory deploy STRATEGY=single
-	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test deploy_reports
+	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test deploy
 
 test-smoke: ## Smoke tests against the stack already running on 127.0.0.1:HTTP_PORT (default 8080)
 	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test smoke -- --test-threads=1
@@ -146,6 +146,6 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 	cargo clippy --workspace --all-targets -- -D warnings
 
 schema: test-db ## Regenerate app/src/schema.rs from the migrations (needs diesel_cli)
-	cd app && DATABASE_URL=$$(../tests/scripts/test-db url | sed 's|/postgres$$|/foobar_schema|') && \
+	cd app && DATABASE_URL=$$(../tools/test-db url | sed 's|/postgres$$|/foobar_schema|') && \
 	  diesel database reset --database-url "$$DATABASE_URL" && \
 	  diesel print-schema --database-url "$$DATABASE_URL" > src/schema.rs

@@ -27,7 +27,7 @@ fn records(dump: &str) -> Vec<(String, String, String)> {
 
 #[test]
 fn zone_is_valid_and_www_is_a_cname_to_the_apex_with_an_address() {
-    let (ok, dump) = checkzone(&foobar_tests::repo_root().join("dns/foobar.com.zone"));
+    let (ok, dump) = checkzone(&foobar_tools::repo_root().join("dns/foobar.com.zone"));
     assert!(ok, "named-checkzone rejects the zone:\n{dump}");
     let records = records(&dump);
     let find = |name: &str, kind: &str| {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use foobar_tests::{compose_ok, wait_until, Site, SITE_HOST};
+use foobar_tools::{compose_ok, wait_until, Site, SITE_HOST};
 use reqwest::Method;
 use serde_json::{json, Value};
 

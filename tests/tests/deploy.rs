@@ -1,11 +1,11 @@
 //! Asserts what `make deploy` measured, from the probe's JSON reports (`make test` runs a single
 //! deploy, a blue-green one, then a single one again before these tests).
 
-use foobar_tests::probe::{load_report, ProbeReport, StopReason};
-use foobar_tests::Site;
+use foobar_tools::probe::{load_report, ProbeReport, StopReason};
+use foobar_tools::Site;
 
 fn report(name: &str) -> ProbeReport {
-    let dir = foobar_tests::reports_dir();
+    let dir = foobar_tools::reports_dir();
     load_report(dir.join(format!("{name}.json")))
 }
 

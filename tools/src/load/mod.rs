@@ -151,7 +151,7 @@ pub fn run(config: Config) -> Result<LoadReport, Error> {
     // The app answers on its own port for any Host; the health check needs no database.
     if !Site::new(&config.direct_url).wait_for_ok("/api/health", Duration::from_secs(30)) {
         return Err(format!(
-            "the app does not answer on {} (publish it with tests/compose.load.yml; `make load` does)",
+            "the app does not answer on {} (publish it with tools/compose.load.yml; `make load` does)",
             config.direct_url
         )
         .into());

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use foobar_tests::probe::{self, Config};
-use foobar_tests::spof::{self, DrillResult, Fault, SpofReport};
+use foobar_tools::probe::{self, Config};
+use foobar_tools::spof::{self, DrillResult, Fault, SpofReport};
 use tokio::time::sleep;
 
 #[derive(Parser)]
@@ -59,7 +59,7 @@ async fn main() -> ExitCode {
         pause_secs: cli.pause_secs,
         drills: results,
     };
-    let out = cli.out.clone().unwrap_or_else(foobar_tests::reports_dir);
+    let out = cli.out.clone().unwrap_or_else(foobar_tools::reports_dir);
     let path = out.join("spof.json");
     std::fs::write(
         &path,

@@ -1,9 +1,9 @@
 //! Asserts what `make spof` measured, from `spof.json` (`make test` runs a short drill first).
 
-use foobar_tests::spof::{DrillResult, Fault, SpofReport};
+use foobar_tools::spof::{DrillResult, Fault, SpofReport};
 
 fn report() -> SpofReport {
-    let dir = foobar_tests::reports_dir();
+    let dir = foobar_tools::reports_dir();
     let path = dir.join("spof.json");
     let text =
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run make spof)", path.display()));

@@ -1,10 +1,10 @@
 //! Proves that `make load` ran end to end, from `load.json` (`make test` runs a short ramp
 //! first). The figures are benchmark output of one machine: printed, not asserted here.
 
-use foobar_tests::load::{Endpoint, LoadReport};
+use foobar_tools::load::{Endpoint, LoadReport};
 
 fn report() -> LoadReport {
-    let path = foobar_tests::reports_dir().join("load.json");
+    let path = foobar_tools::reports_dir().join("load.json");
     let text =
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run make load)", path.display()));
     serde_json::from_slice(&text).expect("load.json parses")

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use foobar_tests::load::{self, Config};
+use foobar_tools::load::{self, Config};
 
 #[derive(Parser)]
 #[command(

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use foobar_tests::probe::{self, Config, StopReason};
+use foobar_tools::probe::{self, Config, StopReason};
 
 #[derive(Parser)]
 #[command(

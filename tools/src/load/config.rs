@@ -14,7 +14,7 @@ pub struct Config {
     #[arg(long, env = "FOOBAR_URL", default_value = "http://127.0.0.1:8080")]
     pub url: String,
 
-    /// The app itself, without nginx: the port tests/compose.load.yml publishes.
+    /// The app itself, without nginx: the port tools/compose.load.yml publishes.
     #[arg(
         long,
         env = "FOOBAR_DIRECT_URL",

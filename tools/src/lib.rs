@@ -92,7 +92,7 @@ pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("tests/ sits in the repository")
+        .expect("tools/ sits in the repository")
         .to_owned()
 }
 
