@@ -5,37 +5,75 @@ SHELL := /bin/bash
 
 COMPOSE ?= docker compose
 
-# Offline (no container registry, like CI here): build every image on a debootstrap base and
-# package the app binary built on the host. Detected once; force with OFFLINE=1 or OFFLINE=0.
-ifndef OFFLINE
-OFFLINE := $(shell docker image inspect debian:bookworm-slim >/dev/null 2>&1 || timeout 20 docker pull -q debian:bookworm-slim >/dev/null 2>&1 && echo 0 || echo 1)
+# Settings come from the environment or the command line first, then from .env, then the
+# defaults below: the order Compose uses, so make, the tools and Compose agree on every value.
+dotenv = $(shell sed -n 's/^[[:space:]]*$(1)=//p' .env 2>/dev/null | tail -n 1 | sed 's/^"\(.*\)"$$/\1/; s/^'"'"'\(.*\)'"'"'$$/\1/')
+HTTP_BIND ?= $(or $(call dotenv,HTTP_BIND),127.0.0.1)
+HTTP_PORT ?= $(or $(call dotenv,HTTP_PORT),8080)
+APP_DIRECT_PORT ?= $(or $(call dotenv,APP_DIRECT_PORT),18000)
+OFFLINE ?= $(call dotenv,OFFLINE)
+# The tools reach the site where web is published (loopback when it listens on every address).
+FOOBAR_URL ?= http://$(if $(filter 0.0.0.0,$(HTTP_BIND)),127.0.0.1,$(HTTP_BIND)):$(HTTP_PORT)
+export HTTP_BIND HTTP_PORT APP_DIRECT_PORT FOOBAR_URL
+
+# Offline (no container registry, like CI here): every image builds on a debootstrap base and the
+# app image packages the binary built on the host. Decided once per invocation, only by targets
+# that build (not by `make help`), said in one line, and handed to sub-makes and scripts through
+# $(MODE_ENV). Pin it with OFFLINE=1 or OFFLINE=0 (command line or .env).
+ifeq ($(OFFLINE),)
+OFFLINE = $(eval OFFLINE := $(shell docker image inspect debian:bookworm-slim >/dev/null 2>&1 \
+  || timeout 20 docker pull -q debian:bookworm-slim >/dev/null 2>&1 && echo 0 || echo 1))$(info $(MODE_LINE))$(OFFLINE)
 endif
-ifeq ($(OFFLINE),1)
-BASE_IMAGE ?= foobar/debian:bookworm
-APP_BINARY ?= prebuilt
-else
-BASE_IMAGE ?= debian:bookworm-slim
-APP_BINARY ?= source
-endif
+MODE_LINE = build mode: $(if $(filter 1,$(OFFLINE)),offline (debian:bookworm-slim cannot be pulled): FROM foobar/debian:bookworm + the host-built app binary,online: FROM debian:bookworm-slim + the app compiled in a Rust image); pin with OFFLINE=0|1
+BASE_IMAGE ?= $(if $(filter 1,$(OFFLINE)),foobar/debian:bookworm,debian:bookworm-slim)
+APP_BINARY ?= $(if $(filter 1,$(OFFLINE)),prebuilt,source)
 APP_REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
-export BASE_IMAGE APP_BINARY APP_REVISION
+MODE_ENV = OFFLINE=$(OFFLINE) BASE_IMAGE=$(BASE_IMAGE) APP_BINARY=$(APP_BINARY)
 
 # `make test` runs its own stack beside yours: another project name, port and volume.
 TEST_PROJECT := foobar-test
 TEST_HTTP_PORT := 28080
 TEST_APP_DIRECT_PORT := 28000
-TEST_ENV := COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_PORT=$(TEST_HTTP_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT)
+TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(TEST_HTTP_PORT) \
+  APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
 
-
-.PHONY: help deps base-image binary build build-app deploy up down clean logs ps \
-        test test-app test-db check-nginx check-dns test-stack test-smoke test-deploy spof test-spof load test-load lint schema
+.PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps \
+        test test-app test-db check-nginx check-dns test-stack test-smoke spof load lint schema
 
 help: ## List the targets
-	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host (offline build: $(OFFLINE))"
+	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 deps: ## Install Docker, Compose v2, debootstrap, libpq and PostgreSQL (Debian host, as root)
 	bash .ci/install-docker
+
+# What `make up` needs on the host. As root it installs what is missing; otherwise it stops at
+# once with the command to run.
+preflight:
+	@missing=; docker info >/dev/null 2>&1 || missing="a running Docker engine"; \
+	  docker compose version >/dev/null 2>&1 || missing="$${missing:+$$missing, }Compose v2"; \
+	  command -v debootstrap >/dev/null || missing="$${missing:+$$missing, }debootstrap"; \
+	  [ -e /usr/include/postgresql/libpq-fe.h ] || missing="$${missing:+$$missing, }libpq-dev"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then echo "missing: $$missing; installing (make deps)"; bash .ci/install-docker; \
+	    else echo "missing: $$missing. Run: sudo make deps" >&2; exit 1; fi; \
+	  fi; \
+	  command -v cargo >/dev/null || { echo "missing: a Rust toolchain (cargo) to build the app. Install it: https://rustup.rs" >&2; exit 1; }
+
+# A first `make up` writes .env from .env.example with a random database password (never
+# printed). If the data volume already exists it was initialised with the old default password,
+# which is kept so the app can still log in.
+env:
+	@if [ ! -e .env ]; then \
+	  project=$$($(COMPOSE) config --format json 2>/dev/null | sed -n 's/^ *"name": "\([^"]*\)".*/\1/p' | head -n 1); \
+	  if docker volume inspect "$${project:-foobar}_pgdata" >/dev/null 2>&1; then \
+	    cp .env.example .env; echo "wrote .env (the existing volume keeps its database password)"; \
+	  else \
+	    password=$$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32); \
+	    sed "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$$password/; s|^\(DATABASE_URL=postgres://[^:]*:\)[^@]*@|\1$$password@|" .env.example >.env; \
+	    chmod 600 .env; echo "wrote .env with a random database password"; \
+	  fi; \
+	fi
 
 base-image: ## Build the offline base image foobar/debian:bookworm (debootstrap + docker import)
 	@if [ "$(BASE_IMAGE)" != foobar/debian:bookworm ] || docker image inspect $(BASE_IMAGE) >/dev/null 2>&1; \
@@ -45,25 +83,28 @@ binary: ## Build the release app binary on the host (used by APP_BINARY=prebuilt
 	cargo build --release --locked -p foobar-app
 
 # Offline, the app image packages the host-built binary: build it first.
-IMAGE_INPUTS := base-image $(if $(filter prebuilt,$(APP_BINARY)),binary)
+IMAGE_INPUTS = base-image $(if $(filter prebuilt,$(APP_BINARY)),binary)
 
-build: $(IMAGE_INPUTS) ## Build the three images
-	$(COMPOSE) build
+build: preflight ## Build the three images
+	@$(MAKE) --no-print-directory $(IMAGE_INPUTS) $(MODE_ENV)
+	$(MODE_ENV) APP_REVISION=$(APP_REVISION) $(COMPOSE) build
 
-build-app: $(IMAGE_INPUTS) ## Build only the app image (used by deploy)
-	$(COMPOSE) build app
+build-app: ## Build only the app image (used by deploy)
+	@$(MAKE) --no-print-directory $(IMAGE_INPUTS) $(MODE_ENV)
+	$(MODE_ENV) APP_REVISION=$(APP_REVISION) $(COMPOSE) build app
 
-up: build ## Start the stack and wait until all three services are healthy
+up: env build ## Start the stack (installs what is missing; writes .env on first run); wait until healthy
 	@start=$$(date +%s%N); \
 	$(COMPOSE) up -d --wait; \
 	ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
-	echo "healthy in $$((ms / 1000)).$$((ms % 1000 / 100)) s: curl -H 'Host: www.foobar.com' http://127.0.0.1:$${HTTP_PORT:-8080}/"
+	echo "healthy in $$((ms / 1000)).$$((ms % 1000 / 100)) s: curl -H 'Host: www.foobar.com' $(FOOBAR_URL)/"
 
 down: ## Stop and remove the containers (the data volume is kept)
 	$(COMPOSE) down --remove-orphans
 
-clean: ## Remove containers, the data volume and the built images
-	$(COMPOSE) down --remove-orphans --volumes --rmi local
+clean: ## Remove the containers, the data volume and the project's images (web, app, db, base)
+	$(COMPOSE) down --remove-orphans --volumes --rmi all
+	docker image rm foobar/debian:bookworm 2>/dev/null || true
 
 logs: ## Follow the logs of all services
 	$(COMPOSE) logs -f --tail=50
@@ -72,16 +113,10 @@ ps: ## Show the services and their health
 	$(COMPOSE) ps
 
 deploy: ## Ship the working tree's app and measure downtime: STRATEGY=single (default) or blue-green
-	@mkdir -p target/reports
-	tools/deploy
+	$(MODE_ENV) tools/deploy
 
 spof: ## Fault drills: kill db, app, web in turn (then pause db) under load; audit writes (SPOF_ARGS)
-	@mkdir -p target/reports
-	cargo run -q -p foobar-tools --bin foobar-spof -- --url http://127.0.0.1:$${HTTP_PORT:-8080} $(SPOF_ARGS)
-
-test-spof: ## Short fault drills against the running stack; assert from spof.json
-	$(MAKE) --no-print-directory spof SPOF_ARGS="--down-secs 3 --pause-secs 8"
-	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test spof
+	cargo run -q -p foobar-tools --bin foobar-spof -- --url $(FOOBAR_URL) $(SPOF_ARGS)
 
 # The app is published on 127.0.0.1:APP_DIRECT_PORT for the run only (tools/compose.load.yml),
 # so that the same read can go to it without nginx; the trap restores the plain layout however
@@ -94,17 +129,12 @@ load: ## Ramp each endpoint to saturation (oha): knee, plots, ratios to the app 
 	cargo build -q -p foobar-tools --bin foobar-load
 	trap '$(COMPOSE) up -d --wait --no-deps app' EXIT; \
 	  $(LOAD_COMPOSE) up -d --wait --no-deps app; \
-	  target/debug/foobar-load --url http://127.0.0.1:$${HTTP_PORT:-8080} \
-	    --direct-url http://127.0.0.1:$${APP_DIRECT_PORT:-18000} $(LOAD_ARGS)
-
-test-load: ## Short load ramps against the running stack: proves the harness, figures not asserted
-	$(MAKE) --no-print-directory load LOAD_ARGS="--short $(LOAD_ARGS)"
-	cargo test -p foobar-tests --test load
+	  target/debug/foobar-load --url $(FOOBAR_URL) --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(LOAD_ARGS)
 
 test: ## Run every test: unit, integration, nginx and DNS checks, then the stack tests on a fresh stack
-	$(MAKE) --no-print-directory test-app
-	$(MAKE) --no-print-directory check-dns
-	$(MAKE) --no-print-directory test-stack
+	@$(MAKE) --no-print-directory test-app
+	@$(MAKE) --no-print-directory check-dns
+	@$(MAKE) --no-print-directory test-stack $(MODE_ENV)
 
 test-app: ## Unit tests, and the app's integration tests against a throwaway host PostgreSQL
 	cargo test --workspace --lib --bins
@@ -115,31 +145,28 @@ test-app: ## Unit tests, and the app's integration tests against a throwaway hos
 test-db: ## Start the throwaway PostgreSQL the integration tests use (stop: tools/test-db stop)
 	tools/test-db start
 
-check-nginx: build ## Check the nginx configuration inside the web image (nginx -t)
+check-nginx: build ## nginx -t inside the web image, and its end-to-end test against stand-in apps
 	docker run --rm --entrypoint nginx foobar/web:latest -t -q && echo "nginx -t: ok"
+	IMG=foobar/web:latest WEB_OPTS="--read-only --tmpfs /run/nginx:uid=33,gid=33" bash nginx/test/e2e.sh
 
 check-dns: ## Check the foobar.com zone with named-checkzone
 	named-checkzone -q foobar.com dns/foobar.com.zone && named-checkzone foobar.com dns/foobar.com.zone
 	cargo test -p foobar-tests --test dns
 
-test-stack: ## Separate test stack: smoke tests, three deploys, short drills, short load ramp; then tear it down
-	$(MAKE) --no-print-directory check-nginx
+# Each stack test runs the tool a user would (make deploy, make spof, make load) and asserts
+# from its exit status and the report it just wrote, and that the tool left the post count as
+# it found it.
+STACK_TESTS := smoke deploy spof load
+test-stack: ## Separate test stack: smoke tests, deploys, short drills, short load ramp; then tear it down
+	@$(MAKE) --no-print-directory check-nginx
 	$(TEST_ENV) $(MAKE) --no-print-directory up
 	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \
-	  $(TEST_ENV) cargo test -p foobar-tests --test smoke -- --test-threads=1; \
-	  $(TEST_ENV) $(MAKE) --no-print-directory test-deploy; \
-	  $(TEST_ENV) $(MAKE) --no-print-directory test-spof; \
-	  $(TEST_ENV) APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) $(MAKE) --no-print-directory test-load
+	  for test in $(STACK_TESTS); do \
+	    $(TEST_ENV) cargo test -p foobar-tests --test $$test -- --test-threads=1; \
+	  done
 
-# Both strategies, from any state the other left: single, blue-green, single again.
-test-deploy: ## Deploy single, blue-green, single to the running stack; assert from the probe reports
-	$(MAKE) --no-print-directory deploy STRATEGY=single
-	$(MAKE) --no-print-directory deploy STRATEGY=blue-green MIN_REQUESTS=1000
-	$(MAKE) --no-print-directory deploy STRATEGY=single
-	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test deploy
-
-test-smoke: ## Smoke tests against the stack already running on 127.0.0.1:HTTP_PORT (default 8080)
-	FOOBAR_URL=http://127.0.0.1:$${HTTP_PORT:-8080} cargo test -p foobar-tests --test smoke -- --test-threads=1
+test-smoke: ## Smoke tests against your running stack (FOOBAR_URL, from HTTP_BIND/HTTP_PORT)
+	cargo test -p foobar-tests --test smoke -- --test-threads=1
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all --check

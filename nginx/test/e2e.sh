@@ -1,7 +1,7 @@
 #!/bin/bash
 # End-to-end test of the web image against stand-in apps (test/standin.conf)
 # on a throwaway docker network; only 127.0.0.1:$PORT is published.
-#   bash nginx/test/e2e.sh                 (IMG=foobar/web:dev PORT=18080)
+#   make check-nginx (part of make test), or: bash nginx/test/e2e.sh  (IMG=foobar/web:dev PORT=18080)
 #   WEB_OPTS="--read-only --tmpfs /run/nginx:uid=33,gid=33" bash nginx/test/e2e.sh
 # Needs docker and curl on the host. Ends with "N passed, N failed".
 set -u
@@ -81,7 +81,8 @@ h=$(curl -sS -D- -H 'Content-Type: application/json' --data-binary @"$TMP/big" "
 check "413 JSON" bash -c 'grep -q "^HTTP/1.1 413" <<<"$1" && grep -qx "Content-Type: application/json" <<<"$1" && grep -q payload_too_large <<<"$1" && grep -q "^X-Request-Id:" <<<"$1"' _ "$h"
 e=$(curl -sS "${H[@]}" $u/api/echo $u/api/echo $u/api/echo)
 check "upstream keepalive (connection reused)" grep -q '"creq":"[2-9]' <<<"$e"
-check "access log has rid/upstream/timings" bash -c 'docker logs webtest-web 2>/dev/null | grep -q "rid=abc.DEF_12-3 host=www.foobar.com upstream=[0-9.]*:8000 ustatus=200 urt=[0-9.]* rt=[0-9.]*"'
+# The access log is buffered (flushed each second): wait for the line.
+check "access log has rid/upstream/timings" wait_for bash -c 'docker logs webtest-web 2>/dev/null | grep -q "rid=abc.DEF_12-3 host=www.foobar.com upstream=[0-9.]*:8000 ustatus=200 urt=[0-9.]* rt=[0-9.]*"'
 
 # --- app goes away: maintenance; recreated with a new IP: back without restarting nginx
 docker rm -f webtest-a >/dev/null
