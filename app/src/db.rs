@@ -7,6 +7,7 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, Pool};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use secrecy::ExposeSecret;
 
 use crate::config::DatabaseConfig;
 use crate::error::AppError;
@@ -64,7 +65,8 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings 
 
 /// Builds the pool without connecting: the app starts (and answers 503) while the database is down.
 pub fn build_pool(config: &DatabaseConfig) -> DbPool {
-    let manager = Manager(ConnectionManager::new(config.url_with_connect_timeout()));
+    let url = config.url_with_connect_timeout();
+    let manager = Manager(ConnectionManager::new(url.expose_secret()));
     Pool::builder()
         .max_size(config.pool_size)
         .min_idle(Some(config.min_idle))
@@ -93,7 +95,7 @@ pub fn run_migrations(config: &DatabaseConfig) -> Result<Vec<String>, MigrationE
     let url = config.url_with_connect_timeout();
     let started = Instant::now();
     let mut conn = loop {
-        match PgConnection::establish(&url) {
+        match PgConnection::establish(url.expose_secret()) {
             Ok(conn) => break conn,
             Err(err) if started.elapsed() >= config.startup_timeout => {
                 return Err(MigrationError::Unreachable {

@@ -2,6 +2,7 @@ use std::collections::HashMap;
 
 use foobar_app::config::Config;
 use foobar_app::{db, startup::Application};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:54329/postgres";
@@ -29,7 +30,7 @@ fn base_settings(database_url: &str) -> HashMap<String, String> {
 }
 
 fn config_from(settings: HashMap<String, String>) -> Config {
-    Config::from_lookup(|name| settings.get(name).cloned()).expect("valid test configuration")
+    Config::from_vars(settings).expect("valid test configuration")
 }
 
 /// Creates an empty database for one test and returns its URL.
@@ -87,7 +88,7 @@ impl TestApp {
         let pool = db::build_pool(&config.database);
         let app = Application::build(&config, pool).expect("bind a free port");
         let address = format!("http://127.0.0.1:{}", app.port());
-        let database_url = config.database.url.clone();
+        let database_url = config.database.url.expose_secret().to_owned();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
