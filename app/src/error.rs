@@ -5,6 +5,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::domain::{DomainError, Field};
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Seconds a client should wait before retrying a 503.
@@ -117,6 +119,24 @@ impl ResponseError for AppError {
     }
 }
 
+/// The one place a broken rule becomes a status: a bad header makes the request malformed
+/// (400); a bad body or query field is well-formed content that breaks a rule (422).
+impl From<DomainError> for AppError {
+    fn from(err: DomainError) -> Self {
+        match err.field {
+            Field::IdempotencyKey => AppError::BadRequest(err.to_string()),
+            // An id that cannot exist names no resource.
+            Field::PostId => AppError::NotFound(err.to_string()),
+            Field::Author | Field::Title | Field::Body | Field::Limit | Field::Before => {
+                AppError::Validation {
+                    field: Some(err.field.name()),
+                    message: err.to_string(),
+                }
+            }
+        }
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
@@ -138,5 +158,31 @@ impl From<diesel::result::Error> for AppError {
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(err: diesel::r2d2::PoolError) -> Self {
         AppError::DatabaseUnavailable(err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broken_rules_map_to_a_status_and_name_body_and_query_fields() {
+        for (field, status, named) in [
+            (Field::Author, 422, Some("author")),
+            (Field::Body, 422, Some("body")),
+            (Field::Limit, 422, Some("limit")),
+            (Field::Before, 422, Some("before")),
+            (Field::IdempotencyKey, 400, None),
+            (Field::PostId, 404, None),
+        ] {
+            let err = AppError::from(DomainError::new(field, "is wrong"));
+            assert_eq!(err.status_code().as_u16(), status, "{field:?}");
+            assert_eq!(err.to_string(), format!("{} is wrong", field.name()));
+            let reported = match err {
+                AppError::Validation { field, .. } => field,
+                _ => None,
+            };
+            assert_eq!(reported, named, "{field:?}");
+        }
     }
 }

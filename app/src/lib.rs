@@ -4,11 +4,11 @@
 
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod healthcheck;
 pub mod logging;
 pub mod middleware;
-pub mod models;
 pub mod routes;
 pub mod schema;
 pub mod startup;

@@ -1,11 +1,15 @@
+//! `/api/posts`: the request and response shapes of posts, and their handlers.
+
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::db::posts::{self, PostRow};
 use crate::db::Db;
+use crate::domain::{Author, Body, DomainError, IdempotencyKey, NewPost, Page, PostId, Title};
 use crate::error::{AppError, ErrorBody};
-use crate::models::post::{self, IdempotencyKey, NewPost, Page, Post, PostInput};
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -23,6 +27,51 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// A stored post, as the API returns it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Post {
+    pub id: i64,
+    pub author: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<PostRow> for Post {
+    fn from(row: PostRow) -> Self {
+        Post {
+            id: row.id,
+            author: row.author,
+            title: row.title,
+            body: row.body,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// What a client sends to create a post, before any checks.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostInput {
+    /// 1–50 characters after trimming, no control characters.
+    pub author: String,
+    /// 1–200 characters after trimming, no control characters.
+    pub title: String,
+    /// 1–10 000 characters after trimming; line breaks and tabs allowed.
+    pub body: String,
+}
+
+impl PostInput {
+    fn parse(self, idempotency_key: Option<IdempotencyKey>) -> Result<NewPost, DomainError> {
+        Ok(NewPost {
+            author: Author::parse(&self.author)?,
+            title: Title::parse(&self.title)?,
+            body: Body::parse(&self.body)?,
+            idempotency_key,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListParams {
     /// Page size, 1–100 (default 20).
@@ -31,7 +80,7 @@ pub struct ListParams {
     before: Option<i64>,
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct PostList {
     pub posts: Vec<Post>,
     /// Pass as `before` to get the next (older) page; null on the last page.
@@ -63,15 +112,18 @@ pub async fn create_post(
         .get(IDEMPOTENCY_KEY)
         .map(|value| IdempotencyKey::parse(value.as_bytes()))
         .transpose()?;
-    let new_post = NewPost::parse(input.into_inner(), key)?;
+    let new_post = input.into_inner().parse(key)?;
     let (created, replayed) = db
         .run(move |conn| {
-            if let Some(created) = post::insert(conn, &new_post)? {
+            if let Some(created) = posts::insert(conn, &new_post)? {
                 return Ok((created, false));
             }
             // The key was used before: a retry gets the first answer, a different post a 409.
-            match post::find_by_idempotency_key(conn, &new_post)? {
-                Some(existing) if new_post.matches(&existing) => Ok((existing, true)),
+            let key = new_post.idempotency_key.as_ref().ok_or_else(|| {
+                AppError::internal("insert conflicted on a post without an idempotency key")
+            })?;
+            match posts::find_by_idempotency_key(conn, key)? {
+                Some(existing) if existing.has_content_of(&new_post) => Ok((existing, true)),
                 Some(_) => Err(AppError::Conflict(
                     "Idempotency-Key was already used for a different post".to_owned(),
                 )),
@@ -86,7 +138,7 @@ pub async fn create_post(
     if replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(response.json(created))
+    Ok(response.json(Post::from(created)))
 }
 
 /// List posts, newest first.
@@ -102,8 +154,11 @@ pub async fn list_posts(
     params: web::Query<ListParams>,
 ) -> Result<web::Json<PostList>, AppError> {
     let page = Page::parse(params.limit, params.before)?;
-    let (posts, next_before) = db.run(move |conn| Ok(post::list(conn, page)?)).await?;
-    Ok(web::Json(PostList { posts, next_before }))
+    let (rows, next_before) = db.run(move |conn| Ok(posts::list(conn, page)?)).await?;
+    Ok(web::Json(PostList {
+        posts: rows.into_iter().map(Post::from).collect(),
+        next_before,
+    }))
 }
 
 /// Read one post.
@@ -115,10 +170,12 @@ pub async fn list_posts(
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ))]
 pub async fn get_post(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<Post>, AppError> {
-    let id = id.into_inner();
-    db.run(move |conn| {
-        post::find(conn, id)?.ok_or_else(|| AppError::NotFound(format!("no post {id}")))
-    })
-    .await
-    .map(web::Json)
+    let id = PostId::parse(id.into_inner())?;
+    let row = db
+        .run(move |conn| {
+            posts::find(conn, id)?
+                .ok_or_else(|| AppError::NotFound(format!("no post {}", id.get())))
+        })
+        .await?;
+    Ok(web::Json(Post::from(row)))
 }

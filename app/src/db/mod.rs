@@ -1,5 +1,7 @@
 //! Connection pool, migrations, and the one way handlers reach the database.
 
+pub mod posts;
+
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;

@@ -1,0 +1,106 @@
+//! Queries on `posts`. They take a connection and return diesel's result; what a failure
+//! means to a client is decided by the caller.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::domain::{IdempotencyKey, NewPost, Page, PostId};
+use crate::schema::posts;
+
+/// A stored post.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = posts, check_for_backend(diesel::pg::Pg))]
+pub struct PostRow {
+    pub id: i64,
+    pub author: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl PostRow {
+    /// Whether inserting `new_post` would have stored this row's content: a retry, not a
+    /// reused idempotency key.
+    pub fn has_content_of(&self, new_post: &NewPost) -> bool {
+        (
+            self.author.as_str(),
+            self.title.as_str(),
+            self.body.as_str(),
+        ) == (
+            new_post.author.as_str(),
+            new_post.title.as_str(),
+            new_post.body.as_str(),
+        )
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = posts)]
+struct NewPostRow<'a> {
+    author: &'a str,
+    title: &'a str,
+    body: &'a str,
+    idempotency_key: Option<&'a str>,
+}
+
+impl<'a> From<&'a NewPost> for NewPostRow<'a> {
+    fn from(post: &'a NewPost) -> Self {
+        NewPostRow {
+            author: post.author.as_str(),
+            title: post.title.as_str(),
+            body: post.body.as_str(),
+            idempotency_key: post.idempotency_key.as_ref().map(IdempotencyKey::as_str),
+        }
+    }
+}
+
+/// Inserts the post; `None` when its idempotency key is taken (the first write won).
+pub fn insert(conn: &mut PgConnection, new_post: &NewPost) -> QueryResult<Option<PostRow>> {
+    diesel::insert_into(posts::table)
+        .values(NewPostRow::from(new_post))
+        .on_conflict(posts::idempotency_key)
+        .do_nothing()
+        .returning(PostRow::as_returning())
+        .get_result(conn)
+        .optional()
+}
+
+pub fn find_by_idempotency_key(
+    conn: &mut PgConnection,
+    key: &IdempotencyKey,
+) -> QueryResult<Option<PostRow>> {
+    posts::table
+        .filter(posts::idempotency_key.eq(key.as_str()))
+        .select(PostRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut PgConnection, id: PostId) -> QueryResult<Option<PostRow>> {
+    posts::table
+        .find(id.get())
+        .select(PostRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Newest first by id (keyset pagination: stable under concurrent inserts, no OFFSET scans).
+/// Returns the page and the `before` cursor of the next one, if there is one.
+pub fn list(conn: &mut PgConnection, page: Page) -> QueryResult<(Vec<PostRow>, Option<i64>)> {
+    let mut query = posts::table
+        .select(PostRow::as_select())
+        .order(posts::id.desc())
+        .limit(page.limit() + 1)
+        .into_boxed();
+    if let Some(before) = page.before() {
+        query = query.filter(posts::id.lt(before.get()));
+    }
+    let mut rows = query.load(conn)?;
+    let next_before = if rows.len() as i64 > page.limit() {
+        rows.truncate(page.limit() as usize);
+        rows.last().map(|post| post.id)
+    } else {
+        None
+    };
+    Ok((rows, next_before))
+}
