@@ -1,11 +1,18 @@
 use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Once;
 
 use foobar_app::config::Config;
 use foobar_app::{db, startup::Application};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:54329/postgres";
+const HOW_TO_RUN: &str = "\
+note: TEST_DATABASE_URL is not set, so the integration tests that need PostgreSQL pass \
+without running. To run them: `make test-app`, or
+    tools/test-db start
+    TEST_DATABASE_URL=$(tools/test-db url) cargo test -p foobar-app --test api
+";
 
 pub struct TestApp {
     pub address: String,
@@ -33,13 +40,28 @@ fn config_from(settings: HashMap<String, String>) -> Config {
     Config::from_vars(settings).expect("valid test configuration")
 }
 
-/// Creates an empty database for one test and returns its URL.
-fn fresh_database() -> String {
+/// The PostgreSQL server tests create their databases in, from `TEST_DATABASE_URL`. Unset,
+/// `cargo test --workspace` works without one: says once how to run these tests, and `None`.
+fn test_server_url() -> Option<String> {
+    static HOW_TO_RUN_SHOWN: Once = Once::new();
+    let url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty());
+    if url.is_none() {
+        // Straight to stderr: libtest captures `eprintln!` of passing tests, hiding the hint.
+        HOW_TO_RUN_SHOWN.call_once(|| {
+            let _ = std::io::stderr().write_all(HOW_TO_RUN.as_bytes());
+        });
+    }
+    url
+}
+
+/// Creates an empty database for one test and returns its URL. A server that is configured
+/// but unreachable fails the test.
+fn fresh_database(admin_url: &str) -> String {
     use diesel::{Connection, PgConnection, RunQueryDsl};
-    let admin_url =
-        std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
-    let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|err| {
-        panic!("cannot reach the test PostgreSQL at {admin_url} ({err}); run `make test-db`")
+    let mut admin = PgConnection::establish(admin_url).unwrap_or_else(|err| {
+        panic!("cannot reach the test PostgreSQL at {admin_url} ({err}); run `tools/test-db start`")
     });
     let name = format!("test_{}", uuid::Uuid::new_v4().simple());
     diesel::sql_query(format!("CREATE DATABASE {name}"))
@@ -52,13 +74,15 @@ fn fresh_database() -> String {
 }
 
 impl TestApp {
-    /// A migrated fresh database and the app serving it.
-    pub async fn spawn() -> TestApp {
+    /// A migrated fresh database and the app serving it; `None` without a test database
+    /// (the test then returns early).
+    pub async fn spawn() -> Option<TestApp> {
         Self::spawn_with(&[]).await
     }
 
-    pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
-        let mut settings = base_settings(&fresh_database());
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Option<TestApp> {
+        let server_url = test_server_url()?;
+        let mut settings = base_settings(&fresh_database(&server_url));
         settings.extend(
             overrides
                 .iter()
@@ -70,7 +94,7 @@ impl TestApp {
             .await
             .unwrap()
             .expect("migrations apply");
-        Self::start(config)
+        Some(Self::start(config))
     }
 
     /// The app pointed at `database_url` as is: no database is created or migrated.

