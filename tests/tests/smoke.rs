@@ -32,7 +32,7 @@ fn assert_security_headers(response: &reqwest::blocking::Response) {
 
 /// Container id and start time of a service's container: changes on restart and on recreate.
 fn started_at(service: &str) -> String {
-    let id = compose_ok(&["ps", "-q", service]);
+    let id = compose_ok(&["ps", "-q", service]).unwrap();
     let output = std::process::Command::new("docker")
         .args(["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", &id])
         .output()
@@ -41,18 +41,20 @@ fn started_at(service: &str) -> String {
 }
 
 fn create_post(site: &Site, title: &str) -> Value {
-    let response = site.post_json(
-        "/api/posts",
-        &json!({"author": "smoke", "title": title, "body": "through nginx"}),
-    );
+    let response = site
+        .post_json(
+            "/api/posts",
+            &json!({"author": "smoke", "title": title, "body": "through nginx"}),
+        )
+        .unwrap();
     assert_eq!(response.status(), 201);
     response.json().unwrap()
 }
 
 #[test]
 fn static_page_is_served_with_security_headers() {
-    let site = Site::from_env();
-    let response = site.get("/");
+    let site = Site::from_env().unwrap();
+    let response = site.get("/").unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"]
         .to_str()
@@ -68,7 +70,7 @@ fn static_page_is_served_with_security_headers() {
 
 #[test]
 fn static_assets_are_gzipped_when_asked() {
-    let site = Site::from_env();
+    let site = Site::from_env().unwrap();
     let response = site
         .request(Method::GET, "/app.js")
         .header("accept-encoding", "gzip")
@@ -80,14 +82,15 @@ fn static_assets_are_gzipped_when_asked() {
 
 #[test]
 fn post_created_through_nginx_reads_back_and_is_listed() {
-    let site = Site::from_env();
+    let site = Site::from_env().unwrap();
     let created = create_post(&site, "smoke create");
 
     let read: Value = site
         .get(&format!("/api/posts/{}", created["id"]))
+        .unwrap()
         .json()
         .unwrap();
-    let listed: Value = site.get("/api/posts?limit=100").json().unwrap();
+    let listed: Value = site.get("/api/posts?limit=100").unwrap().json().unwrap();
 
     assert_eq!(read, created);
     assert!(listed["posts"]
@@ -99,11 +102,13 @@ fn post_created_through_nginx_reads_back_and_is_listed() {
 
 #[test]
 fn bad_input_gets_the_right_status_through_nginx() {
-    let site = Site::from_env();
-    let invalid = site.post_json(
-        "/api/posts",
-        &json!({"author": "", "title": "t", "body": "b"}),
-    );
+    let site = Site::from_env().unwrap();
+    let invalid = site
+        .post_json(
+            "/api/posts",
+            &json!({"author": "", "title": "t", "body": "b"}),
+        )
+        .unwrap();
     assert_eq!(invalid.status(), 422);
     let malformed = site
         .request(Method::POST, "/api/posts")
@@ -121,22 +126,22 @@ fn bad_input_gets_the_right_status_through_nginx() {
     assert_eq!(wrong_type.status(), 415);
     for size in [20 * 1024, 200 * 1024] {
         let big = json!({"author": "a", "title": "t", "body": "x".repeat(size)});
-        let response = site.post_json("/api/posts", &big);
+        let response = site.post_json("/api/posts", &big).unwrap();
         assert_eq!(response.status(), 413, "{size} bytes");
         let body: Value = response
             .json()
             .expect("413 is JSON, from the app or from nginx");
         assert!(body["error"].is_string());
     }
-    let unknown = site.get("/api/nope");
+    let unknown = site.get("/api/nope").unwrap();
     assert_eq!(unknown.status(), 404);
     assert_eq!(unknown.headers()["content-type"], "application/json");
 }
 
 #[test]
 fn api_responses_carry_the_app_version_and_security_headers() {
-    let site = Site::from_env();
-    let response = site.get("/api/version");
+    let site = Site::from_env().unwrap();
+    let response = site.get("/api/version").unwrap();
     assert_eq!(response.status(), 200);
     assert_security_headers(&response);
     let header = response.headers()["x-app-version"]
@@ -149,7 +154,7 @@ fn api_responses_carry_the_app_version_and_security_headers() {
 
 #[test]
 fn apex_redirects_permanently_to_www() {
-    let site = Site::from_env();
+    let site = Site::from_env().unwrap();
     let response = site
         .request_to("foobar.com", Method::GET, "/some/path?x=1")
         .send()
@@ -161,7 +166,7 @@ fn apex_redirects_permanently_to_www() {
 
 #[test]
 fn unknown_host_gets_a_clear_answer() {
-    let site = Site::from_env();
+    let site = Site::from_env().unwrap();
     let response = site
         .request_to("evil.example", Method::GET, "/")
         .send()
@@ -173,37 +178,39 @@ fn unknown_host_gets_a_clear_answer() {
 
 #[test]
 fn error_pages_carry_security_headers() {
-    let site = Site::from_env();
-    let missing = site.get("/no-such-page");
+    let site = Site::from_env().unwrap();
+    let missing = site.get("/no-such-page").unwrap();
     assert_eq!(missing.status(), 404);
     assert_security_headers(&missing);
-    let dotfile = site.get("/.env");
+    let dotfile = site.get("/.env").unwrap();
     assert_eq!(dotfile.status(), 404, "dotfiles are never served");
     assert_security_headers(&dotfile);
 }
 
 #[test]
 fn request_id_round_trips_and_is_generated_when_absent() {
-    let site = Site::from_env();
+    let site = Site::from_env().unwrap();
     let echoed = site
         .request(Method::GET, "/api/health")
         .header("x-request-id", "smoke-123")
         .send()
         .unwrap();
     assert_eq!(echoed.headers()["x-request-id"], "smoke-123");
-    let generated = site.get("/");
+    let generated = site.get("/").unwrap();
     let id = generated.headers()["x-request-id"].to_str().unwrap();
     assert!(id.len() >= 16, "nginx generates an id: {id}");
     // The app writes its log in batches, at least once a second.
     let logged = wait_until(Duration::from_secs(5), || {
-        compose_ok(&["logs", "--no-log-prefix", "app"]).contains("smoke-123")
+        compose_ok(&["logs", "--no-log-prefix", "app"])
+            .unwrap()
+            .contains("smoke-123")
     });
     assert!(logged, "the app's access log carries nginx's request id");
 }
 
 /// What `docker port` lists for a service's container: its published ports only.
 fn published_ports(service: &str) -> String {
-    let id = compose_ok(&["ps", "-q", service]);
+    let id = compose_ok(&["ps", "-q", service]).unwrap();
     let output = std::process::Command::new("docker")
         .args(["port", &id])
         .output()
@@ -229,7 +236,7 @@ fn only_web_publishes_a_port_and_the_database_is_not_reachable_from_the_host() {
 
 #[test]
 fn web_cannot_reach_the_database_network() {
-    let networks = compose_ok(&["ps", "--format", "{{.Service}} {{.Networks}}"]);
+    let networks = compose_ok(&["ps", "--format", "{{.Service}} {{.Networks}}"]).unwrap();
     let web = networks
         .lines()
         .find(|l| l.starts_with("web "))
@@ -247,10 +254,10 @@ fn web_cannot_reach_the_database_network() {
 
 #[test]
 fn data_survives_a_full_restart() {
-    let site = Site::from_env();
+    let site = Site::from_env().unwrap();
     let created = create_post(&site, "before restart");
 
-    compose_ok(&["restart"]);
+    compose_ok(&["restart"]).unwrap();
     assert!(
         site.wait_for_ok("/api/ready", Duration::from_secs(60)),
         "back within 60 s"
@@ -258,6 +265,7 @@ fn data_survives_a_full_restart() {
 
     let read: Value = site
         .get(&format!("/api/posts/{}", created["id"]))
+        .unwrap()
         .json()
         .unwrap();
     assert_eq!(read, created);
@@ -265,25 +273,29 @@ fn data_survives_a_full_restart() {
 
 #[test]
 fn app_outage_shows_maintenance_page_and_a_new_app_container_is_reached_without_restarting_nginx() {
-    let site = Site::from_env();
+    let site = Site::from_env().unwrap();
     let web_started = started_at("web");
-    compose_ok(&["stop", "app"]);
+    compose_ok(&["stop", "app"]).unwrap();
 
-    let api = site.get("/api/posts");
+    let api = site.get("/api/posts").unwrap();
     assert_eq!(api.status(), 503, "the API answers maintenance, not 502");
     assert!(api.headers().contains_key("retry-after"));
     assert_eq!(api.headers()["content-type"], "application/json");
     let maintenance_page = wait_until(Duration::from_secs(10), || {
-        let page = site.get("/");
+        let page = site.get("/").unwrap();
         page.status() == 503 && page.headers().contains_key("retry-after")
     });
     assert!(
         maintenance_page,
         "browsers get the maintenance page once no app container exists"
     );
-    assert_eq!(site.get("/style.css").status(), 200, "assets need no app");
+    assert_eq!(
+        site.get("/style.css").unwrap().status(),
+        200,
+        "assets need no app"
+    );
 
-    compose_ok(&["up", "-d", "--wait", "--force-recreate", "--no-deps", "app"]);
+    compose_ok(&["up", "-d", "--wait", "--force-recreate", "--no-deps", "app"]).unwrap();
     assert!(
         site.wait_for_ok("/api/ready", Duration::from_secs(15)),
         "nginx reaches the new container"

@@ -1,18 +1,219 @@
 //! Fault drills: take one component of the stack away under the probe, bring it back, and
 //! measure what users saw, how fast the site recovered, and whether any acknowledged write
-//! was lost or duplicated.
+//! was lost or duplicated. A drill always brings its component back, also when it fails or is
+//! interrupted, and deletes the posts its probe wrote once they are audited.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use reqwest::blocking::Client;
+use anyhow::{bail, ensure, Context as _, Result};
+use clap::Args;
+use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::probe::{idempotency_key, write_body, write_title, ProbeReport, Record};
-use crate::{compose_ok, SITE_HOST};
+use crate::cli::{non_negative, positive};
+use crate::interrupt::{with_cleanup, Interrupt};
+use crate::probe::{self, idempotency_key, write_body, write_title, ProbeReport, Record};
+use crate::stack::{checked, compose_ok};
+use crate::{blocking, AsyncSite};
+
+/// The drills to run (foobar-spof's options).
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct Config {
+    /// Base URL of the site, through nginx.
+    #[arg(long, env = "FOOBAR_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Components to kill, in order.
+    #[arg(long, value_delimiter = ',', default_value = "db,app,web")]
+    pub services: Vec<String>,
+    /// How long a killed component stays down, in seconds.
+    #[arg(long, default_value_t = 5.0, value_parser = positive)]
+    pub down_secs: f64,
+    /// How long the database stays paused, in seconds (0: no pause drill).
+    #[arg(long, default_value_t = 30.0, value_parser = non_negative)]
+    pub pause_secs: f64,
+    /// Probe requests per second.
+    #[arg(long, default_value_t = 50.0, value_parser = positive)]
+    pub rate: f64,
+    /// Seconds of probing before the fault, and after the site is ready again.
+    #[arg(long, default_value_t = 3.0, value_parser = non_negative)]
+    pub settle_secs: f64,
+    /// Directory of the reports [default: $REPORTS, else <repo>/target/reports].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+impl Config {
+    /// `--out`, else [`crate::reports_dir`].
+    pub fn out_dir(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(crate::reports_dir)
+    }
+
+    /// The drills in order: each service killed, then the database paused.
+    pub fn drills(&self) -> Vec<(String, Fault, f64)> {
+        let mut drills: Vec<(String, Fault, f64)> = self
+            .services
+            .iter()
+            .map(|service| (service.clone(), Fault::Kill, self.down_secs))
+            .collect();
+        if self.pause_secs > 0.0 {
+            drills.push(("db".to_owned(), Fault::Pause, self.pause_secs));
+        }
+        drills
+    }
+}
+
+/// Longest wait for the site to answer `/api/ready` once the component is back.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs every drill in turn; stops at the first that fails or at a signal (each having
+/// undone its fault and deleted its writes by then).
+pub async fn run(config: &Config, interrupt: &Interrupt) -> Result<SpofReport> {
+    let site = AsyncSite::new(&config.url, Duration::from_secs(5))?;
+    let mut drills = Vec::new();
+    for (service, fault, away_secs) in config.drills() {
+        let name = format!("spof-{service}-{}", fault.as_str());
+        let result = drill(config, &site, &name, &service, fault, away_secs, interrupt)
+            .await
+            .with_context(|| format!("drill {name}"))?;
+        drills.push(result);
+    }
+    Ok(SpofReport {
+        down_secs: config.down_secs,
+        pause_secs: config.pause_secs,
+        drills,
+    })
+}
+
+/// When the fault came and went, on the probe's clock.
+struct Window {
+    fault_at_ms: f64,
+    back_at_ms: f64,
+}
+
+async fn drill(
+    config: &Config,
+    site: &AsyncSite,
+    name: &str,
+    service: &str,
+    fault: Fault,
+    away_secs: f64,
+    interrupt: &Interrupt,
+) -> Result<DrillResult> {
+    let newest_before = newest_post_id(site).await?;
+    let probe_config = probe::Config {
+        url: config.url.clone(),
+        rate: config.rate,
+        // Longer than any answer the stack should give, so slow answers are measured, not cut.
+        deadline_ms: 5000,
+        writes: true,
+        keep_writes: false,
+        duration_secs: 600.0,
+        until_new_version: false,
+        settle_secs: 0.0,
+        min_requests: 0,
+        stop_file: None,
+        name: name.to_owned(),
+        out: config.out.clone(),
+        quiet: true,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let clock = Instant::now();
+    let probe = tokio::spawn(probe::probe(probe_config, async {
+        stopped.await.ok();
+    }));
+    let window = fault_window(
+        config, site, name, service, fault, away_secs, clock, interrupt,
+    )
+    .await;
+    // Gone already only if the probe failed, which its result says.
+    let _ = stop.send(());
+    let mut report = probe.await.context("the probe task")??;
+
+    let audited = match window {
+        Ok(window) => audit_writes(site, &report, newest_before)
+            .await
+            .map(|writes| (window, writes)),
+        Err(err) => Err(err),
+    };
+    if let Ok((_, writes)) = &audited {
+        report.summary.writes.lost = Some(writes.lost);
+    }
+    // After a failed or interrupted drill the database may still be starting.
+    site.wait_for_ok("/api/ready", READY_TIMEOUT).await;
+    let removed = report.remove_writes().await;
+    let written = report
+        .write()
+        .with_context(|| {
+            format!(
+                "writing the drill's report into {}",
+                report.out_dir().display()
+            )
+        })
+        .map(drop);
+    let (window, writes) = with_cleanup(audited, removed.and(written))?;
+    Ok(DrillResult {
+        name: name.to_owned(),
+        service: service.to_owned(),
+        fault,
+        fault_at_ms: window.fault_at_ms,
+        back_at_ms: window.back_at_ms,
+        outage: assess(&report.records, window.fault_at_ms, window.back_at_ms),
+        writes,
+    })
+}
+
+/// Settle, fault, away, back, ready, settle. Once applied, the fault is undone whatever happens
+/// next (a signal, an error).
+#[allow(clippy::too_many_arguments)]
+async fn fault_window(
+    config: &Config,
+    site: &AsyncSite,
+    name: &str,
+    service: &str,
+    fault: Fault,
+    away_secs: f64,
+    clock: Instant,
+    interrupt: &Interrupt,
+) -> Result<Window> {
+    let at = || clock.elapsed().as_secs_f64() * 1000.0;
+    let settle = Duration::from_secs_f64(config.settle_secs);
+    interrupt.sleep(settle).await?;
+    let fault_at_ms = at();
+    let svc = service.to_owned();
+    blocking(move || fault.apply(&svc, false)).await?;
+    eprintln!(
+        "[{name}] {} {service} at {:.2} s",
+        fault.as_str(),
+        fault_at_ms / 1000.0
+    );
+    let away = interrupt.sleep(Duration::from_secs_f64(away_secs)).await;
+    let back_at_ms = at();
+    let svc = service.to_owned();
+    blocking(move || fault.apply(&svc, true))
+        .await
+        .with_context(|| format!("bringing {service} back: run `docker compose start {service}` / `docker compose unpause {service}`"))?;
+    away?;
+    eprintln!("[{name}] {service} back at {:.2} s", back_at_ms / 1000.0);
+    let ready = tokio::select! {
+        ready = site.wait_for_ok("/api/ready", READY_TIMEOUT) => ready,
+        () = interrupt.wait() => false,
+    };
+    interrupt.check()?;
+    eprintln!(
+        "[{name}] site ready again: {ready} at {:.2} s",
+        at() / 1000.0
+    );
+    interrupt.sleep(settle).await?;
+    Ok(Window {
+        fault_at_ms,
+        back_at_ms,
+    })
+}
 
 /// How a component is taken away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,24 +233,31 @@ impl Fault {
         }
     }
 
-    /// Applies the fault to `service`'s container (`undo` = bring it back).
-    pub fn apply(self, service: &str, undo: bool) {
-        let id = compose_ok(&["ps", "-aq", service]);
-        let verb = match (self, undo) {
+    /// The docker command that applies the fault, or undoes it.
+    pub fn verb(self, undo: bool) -> &'static str {
+        match (self, undo) {
             (Fault::Kill, false) => "kill",
             (Fault::Kill, true) => "start",
             (Fault::Pause, false) => "pause",
             (Fault::Pause, true) => "unpause",
-        };
-        let status = Command::new("docker")
-            .args([verb, &id])
-            .output()
-            .expect("docker runs");
-        assert!(
-            status.status.success(),
-            "docker {verb} {service}: {}",
-            String::from_utf8_lossy(&status.stderr)
+        }
+    }
+
+    /// Applies the fault to `service`'s containers (`undo` = bring them back).
+    pub fn apply(self, service: &str, undo: bool) -> Result<()> {
+        let ids = compose_ok(&["ps", "-aq", service])?;
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        ensure!(
+            !ids.is_empty(),
+            "no container of service {service}: is the stack up?"
         );
+        let verb = self.verb(undo);
+        let output = Command::new("docker")
+            .arg(verb)
+            .args(&ids)
+            .output()
+            .context("running docker")?;
+        checked(&output, || format!("docker {verb} {service}")).map(drop)
     }
 }
 
@@ -150,136 +358,93 @@ pub fn assess(records: &[Record], fault_at_ms: f64, back_at_ms: f64) -> Outage {
 /// Checks the writes of a finished probe run against the live site: acknowledged posts must
 /// read back, unacknowledged ones are sent again with their key, and the run's posts are
 /// counted (each write's title is unique) to find duplicates.
-pub fn audit_writes(site_url: &str, report: &ProbeReport, newest_id_before: i64) -> WriteAudit {
-    let http = SiteHttp::new(site_url);
+pub async fn audit_writes(
+    site: &AsyncSite,
+    report: &ProbeReport,
+    newest_id_before: i64,
+) -> Result<WriteAudit> {
     let writes = &report.summary.writes;
     let mut audit = WriteAudit {
         sent: writes.sent,
         acknowledged: writes.acknowledged,
         failed: writes.failed,
         unknown: writes.unknown,
+        lost: probe::count_lost(site, &writes.acknowledged_ids).await?,
         ..WriteAudit::default()
     };
-    audit.lost = writes
-        .acknowledged_ids
-        .iter()
-        .filter(|id| http.get(&format!("/api/posts/{id}")).0 != 200)
-        .count();
-    for record in report
+    let unacknowledged = report
         .records
         .iter()
-        .filter(|r| r.kind == crate::probe::Kind::Write && !r.is_ok())
-    {
+        .filter(|r| r.kind == probe::Kind::Write && !r.is_ok());
+    for record in unacknowledged {
         audit.retried += 1;
-        let (status, replayed) = http.create(&report.run_id, record.seq);
-        assert_eq!(
-            status, 201,
-            "retry of write #{} answered {status}",
-            record.seq
-        );
-        audit.replayed += usize::from(replayed);
+        audit.replayed += usize::from(retry(site, &report.run_id, record.seq).await?);
     }
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for post in http.posts_newer_than(newest_id_before) {
-        *seen
-            .entry(post["title"].as_str().unwrap_or_default().to_owned())
-            .or_insert(0) += 1;
+    for post in posts_newer_than(site, newest_id_before).await? {
+        let title = post["title"].as_str().unwrap_or_default().to_owned();
+        *seen.entry(title).or_insert(0) += 1;
     }
-    let run_titles = report
+    audit.duplicates = report
         .records
         .iter()
-        .filter(|r| r.kind == crate::probe::Kind::Write)
-        .map(|r| write_title(&report.run_id, r.seq));
-    audit.duplicates = run_titles
+        .filter(|r| r.kind == probe::Kind::Write)
+        .map(|r| write_title(&report.run_id, r.seq))
         .map(|title| seen.get(&title).copied().unwrap_or(0).saturating_sub(1))
         .sum();
-    audit
+    Ok(audit)
 }
 
-/// The newest post's id (0 when there is none): posts of a later run are all newer.
-pub fn newest_post_id(site_url: &str) -> i64 {
-    let (status, page) = SiteHttp::new(site_url).get("/api/posts?limit=1");
-    assert_eq!(status, 200, "the site answers before a drill");
-    page["posts"][0]["id"].as_i64().unwrap_or(0)
+/// Sends write `seq` of `run_id` again with its key; returns whether the server replayed an
+/// earlier attempt (the write had happened although unacknowledged).
+async fn retry(site: &AsyncSite, run_id: &str, seq: u64) -> Result<bool> {
+    let response = site
+        .request(Method::POST, "/api/posts")
+        .header("Idempotency-Key", idempotency_key(run_id, seq))
+        .json(&write_body(run_id, seq))
+        .send()
+        .await
+        .with_context(|| format!("retrying write #{seq}: POST {}/api/posts", site.base()))?;
+    let status = response.status();
+    ensure!(
+        status == StatusCode::CREATED,
+        "retrying write #{seq}: POST {}/api/posts answered {status}",
+        site.base()
+    );
+    Ok(response.headers().contains_key("idempotent-replayed"))
 }
 
-/// Polls the site until `/api/ready` answers 200 through nginx, or `timeout`.
-pub fn wait_ready(site_url: &str, timeout: Duration) -> bool {
-    let http = SiteHttp::new(site_url);
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if http.get("/api/ready").0 == 200 {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+/// The newest post's id through the site (0 when there is none): posts of a later run are all
+/// newer.
+pub async fn newest_post_id(site: &AsyncSite) -> Result<i64> {
+    let page = listing(site, "/api/posts?limit=1").await?;
+    Ok(page["posts"][0]["id"].as_i64().unwrap_or(0))
 }
 
-struct SiteHttp {
-    base: String,
-    client: Client,
+/// A page of the post listing, which must answer 200.
+async fn listing(site: &AsyncSite, path: &str) -> Result<Value> {
+    let (status, page) = site.get_json(path).await?;
+    if status != StatusCode::OK {
+        bail!("GET {}{path} answered {status}", site.base());
+    }
+    Ok(page)
 }
 
-impl SiteHttp {
-    fn new(base: &str) -> Self {
-        let client = Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .expect("HTTP client");
-        SiteHttp {
-            base: base.trim_end_matches('/').to_owned(),
-            client,
-        }
-    }
-
-    /// Status and JSON body (Null when not JSON); status 0 when there was no answer.
-    fn get(&self, path: &str) -> (u16, Value) {
-        match self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header(reqwest::header::HOST, SITE_HOST)
-            .send()
-        {
-            Ok(response) => (
-                response.status().as_u16(),
-                response.json().unwrap_or(Value::Null),
-            ),
-            Err(_) => (0, Value::Null),
-        }
-    }
-
-    /// Sends write `seq` of `run_id` again; returns the status and whether it was a replay.
-    fn create(&self, run_id: &str, seq: u64) -> (u16, bool) {
-        let response = self
-            .client
-            .post(format!("{}/api/posts", self.base))
-            .header(reqwest::header::HOST, SITE_HOST)
-            .header("Idempotency-Key", idempotency_key(run_id, seq))
-            .json(&write_body(run_id, seq))
-            .send()
-            .expect("the site answers after a drill");
-        let replayed = response.headers().contains_key("idempotent-replayed");
-        (response.status().as_u16(), replayed)
-    }
-
-    /// Every post with an id above `after`, newest first.
-    fn posts_newer_than(&self, after: i64) -> Vec<Value> {
-        let mut posts = Vec::new();
-        let mut path = "/api/posts?limit=100".to_owned();
-        loop {
-            let (status, page) = self.get(&path);
-            assert_eq!(status, 200, "listing posts");
-            for post in page["posts"].as_array().into_iter().flatten() {
-                if post["id"].as_i64().unwrap_or(0) <= after {
-                    return posts;
-                }
-                posts.push(post.clone());
+/// Every post with an id above `after`, newest first.
+async fn posts_newer_than(site: &AsyncSite, after: i64) -> Result<Vec<Value>> {
+    let mut posts = Vec::new();
+    let mut path = "/api/posts?limit=100".to_owned();
+    loop {
+        let page = listing(site, &path).await?;
+        for post in page["posts"].as_array().into_iter().flatten() {
+            if post["id"].as_i64().unwrap_or(0) <= after {
+                return Ok(posts);
             }
-            match page["next_before"].as_i64() {
-                Some(before) => path = format!("/api/posts?limit=100&before={before}"),
-                None => return posts,
-            }
+            posts.push(post.clone());
+        }
+        match page["next_before"].as_i64() {
+            Some(before) => path = format!("/api/posts?limit=100&before={before}"),
+            None => return Ok(posts),
         }
     }
 }
@@ -290,6 +455,17 @@ pub struct SpofReport {
     pub down_secs: f64,
     pub pause_secs: f64,
     pub drills: Vec<DrillResult>,
+}
+
+impl SpofReport {
+    /// No acknowledged write lost, none doubled, and the site recovered after every drill.
+    pub fn healthy(&self) -> bool {
+        self.drills.iter().all(|d| {
+            d.writes.lost == 0
+                && d.writes.duplicates == 0
+                && d.outage.recovery_after_back_ms.is_some()
+        })
+    }
 }
 
 impl fmt::Display for SpofReport {
@@ -333,6 +509,78 @@ impl fmt::Display for SpofReport {
 mod tests {
     use super::*;
     use crate::probe::{ErrorKind, Kind};
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        use clap::Parser;
+        Cli::try_parse_from([&["foobar-spof"], args].concat()).map(|cli| cli.config)
+    }
+
+    #[test]
+    fn durations_and_rate_are_validated_as_usage_errors() {
+        for args in [
+            ["--down-secs=-1"],
+            ["--down-secs=0"],
+            ["--pause-secs=-1"],
+            ["--rate=0"],
+            ["--settle-secs=-0.5"],
+            ["--rate=NaN"],
+        ] {
+            let error = parse(&args)
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} accepted"));
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{args:?}"
+            );
+            assert_eq!(error.exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn drills_kill_each_service_then_pause_the_database_unless_zero() {
+        let plan = |args: &[&str]| {
+            parse(args)
+                .unwrap()
+                .drills()
+                .into_iter()
+                .map(|(service, fault, away)| format!("{service} {} {away}", fault.as_str()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            plan(&["--down-secs", "3", "--pause-secs", "8"]),
+            ["db kill 3", "app kill 3", "web kill 3", "db pause 8"]
+        );
+        assert_eq!(
+            plan(&[
+                "--services",
+                "app",
+                "--pause-secs",
+                "0",
+                "--settle-secs",
+                "0"
+            ]),
+            ["app kill 5"]
+        );
+    }
+
+    #[test]
+    fn faults_are_undone_by_the_matching_docker_command() {
+        assert_eq!(
+            (Fault::Kill.verb(false), Fault::Kill.verb(true)),
+            ("kill", "start")
+        );
+        assert_eq!(
+            (Fault::Pause.verb(false), Fault::Pause.verb(true)),
+            ("pause", "unpause")
+        );
+    }
 
     fn record(
         sent_ms: f64,

@@ -5,6 +5,10 @@
 //! endpoint `oha` offers a fixed rate in steps that grow until the stack saturates ([`ramp`]);
 //! the knee is the highest rate still answered with p99 under 50 ms and no errors.
 //! A run is saved as `load.json` (a [`LoadReport`]) and `load.svg`.
+//!
+//! The run leaves the user's data as it found it: its posts (seeded and ramped) carry the run's
+//! [`marker`] as their title and are deleted at the end, and the pgbench database is dropped,
+//! also when the run fails or is interrupted.
 
 mod config;
 pub mod oha;
@@ -16,15 +20,25 @@ use std::path::PathBuf;
 use std::time::Duration;
 use std::{fmt, io, thread};
 
+use anyhow::{bail, ensure, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
 pub use config::{Config, Plan};
 use oha::{Measurement, Pacing, Request};
 use ramp::{Ramp, Step};
 
-use crate::Site;
+use crate::interrupt::{with_cleanup, Interrupt};
+use crate::{stack, Site};
 
-pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Error = anyhow::Error;
+
+/// The author of every post foobar-load writes.
+pub const AUTHOR: &str = "foobar-load";
+
+/// The title of every post of run `run_id`: what its cleanup deletes, with [`AUTHOR`].
+pub fn marker(run_id: &str) -> String {
+    format!("{AUTHOR} {run_id}")
+}
 
 /// Targets of the issue for `GET /api/posts/{id}`, printed beside the ratios (not asserted:
 /// they are benchmark figures of one machine).
@@ -65,8 +79,9 @@ impl Endpoint {
         }
     }
 
-    /// The request against `base`; `post_id` is the post that `GET /api/posts/{id}` reads.
-    pub fn request(self, base: &str, post_id: i64) -> Request {
+    /// The request against `base`; `post_id` is the post that `GET /api/posts/{id}` reads,
+    /// `marker` the title of the posts it creates.
+    pub fn request(self, base: &str, post_id: i64, marker: &str) -> Request {
         let (method, path, body) = match self {
             Endpoint::Page => ("GET", "/".to_owned(), None),
             Endpoint::Post => ("GET", format!("/api/posts/{post_id}"), None),
@@ -75,7 +90,7 @@ impl Endpoint {
             Endpoint::Create => (
                 "POST",
                 "/api/posts".to_owned(),
-                Some(r#"{"author":"foobar-load","title":"Load test","body":"Posted under load."}"#),
+                Some(post(marker, "Posted under load.").to_string()),
             ),
         };
         Request {
@@ -137,43 +152,75 @@ pub struct LoadReport {
     pub comparison: Comparison,
 }
 
-/// Runs everything against the stack: seeds posts, compares, ramps each endpoint. Progress
-/// goes to stderr, a line per run.
-pub fn run(config: Config) -> Result<LoadReport, Error> {
-    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+/// A post of run `marker`, as JSON.
+fn post(marker: &str, body: &str) -> serde_json::Value {
+    serde_json::json!({ "author": AUTHOR, "title": marker, "body": body })
+}
+
+/// Runs everything against the stack: seeds posts, compares, ramps each endpoint; then deletes
+/// the run's posts and drops the pgbench database, however it ended. Progress goes to stderr,
+/// a line per run. A signal stops the run (and oha) at once: the error is then
+/// [`crate::interrupt::Interrupted`].
+pub fn run(config: Config, interrupt: &Interrupt) -> Result<LoadReport> {
+    let started_at = chrono::Utc::now();
+    let marker = marker(&format!("{:x}", started_at.timestamp_millis()));
+    let newest_before = stack::newest_post_id().context("reading the newest post id")?;
+    let result = measure_all(config, &marker, interrupt);
+    if let Some(interrupted) = interrupt.received() {
+        eprintln!("{interrupted}: cleaning up");
+    }
+    let cleaned = clean_up(&marker, newest_before);
+    let mut report = with_cleanup(result, cleaned)?;
+    report.started_at = started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Ok(report)
+}
+
+/// Deletes the run's posts and drops the pgbench database; both are tried.
+fn clean_up(marker: &str, newest_before: i64) -> Result<()> {
+    // Posts the app was still committing when oha stopped: see `stack::delete_load_posts`.
+    let deleted = stack::delete_load_posts(marker, newest_before)
+        .with_context(|| format!("deleting the posts titled {marker:?}"));
+    if let Ok(count) = &deleted {
+        eprintln!("deleted the run's {count} posts");
+    }
+    let dropped = stack::drop_pgbench_database().context("dropping the pgbench database");
+    deleted.and(dropped)
+}
+
+fn measure_all(config: Config, marker: &str, interrupt: &Interrupt) -> Result<LoadReport> {
     let plan = config.plan();
     let duration = Duration::from_secs_f64(plan.step_secs);
 
-    let site = Site::new(&config.url);
-    if !site.wait_for_ok("/api/ready", Duration::from_secs(30)) {
-        return Err(format!("{} is not ready (is the stack up? `make up`)", config.url).into());
-    }
+    let site = Site::new(&config.url)?;
+    ensure!(
+        site.wait_for_ok("/api/ready", Duration::from_secs(30)),
+        "{} is not ready (is the stack up? `make up`)",
+        config.url
+    );
     // The app answers on its own port for any Host; the health check needs no database.
-    if !Site::new(&config.direct_url).wait_for_ok("/api/health", Duration::from_secs(30)) {
-        return Err(format!(
-            "the app does not answer on {} (publish it with tools/compose.load.yml; `make load` does)",
-            config.direct_url
-        )
-        .into());
-    }
+    ensure!(
+        Site::new(&config.direct_url)?.wait_for_ok("/api/health", Duration::from_secs(30)),
+        "the app does not answer on {} (publish it with tools/compose.load.yml; `make load` does)",
+        config.direct_url
+    );
     eprintln!("seeding {} posts through {}", config.seed_posts, config.url);
-    let post_id = seed(&site, config.seed_posts)?;
+    let post_id = seed(&site, config.seed_posts, marker, interrupt)?;
     eprintln!("preparing the pgbench database in the db container");
-    pgbench::init()?;
+    pgbench::init(interrupt)?;
 
     let closed = Pacing::Closed {
         connections: config.concurrency,
     };
-    let full_stack_read = Endpoint::Post.request(&config.url, post_id);
-    let direct_read = Endpoint::Post.request(&config.direct_url, post_id);
+    let full_stack_read = Endpoint::Post.request(&config.url, post_id, marker);
+    let direct_read = Endpoint::Post.request(&config.direct_url, post_id, marker);
     eprintln!("warming up for {} s", WARM_UP.as_secs());
-    oha::run(&full_stack_read, closed, WARM_UP)?;
-    let full_stack = measure(&full_stack_read, closed, duration)?;
-    let direct = measure(&direct_read, closed, duration)?;
+    oha::run(&full_stack_read, closed, WARM_UP, interrupt)?;
+    let full_stack = measure(&full_stack_read, closed, duration, interrupt)?;
+    let direct = measure(&direct_read, closed, duration, interrupt)?;
     eprint!("pgbench -S -c {} in the db container: ", config.concurrency);
-    let pgbench_tps = pgbench::select_tps(config.concurrency, duration)?;
+    let pgbench_tps = pgbench::select_tps(config.concurrency, duration, interrupt)?;
     eprintln!("{pgbench_tps:.0} tps");
-    thread::sleep(PAUSE);
+    interrupt.sleep_blocking(PAUSE)?;
     let comparison = Comparison::new(
         config.concurrency,
         plan.step_secs,
@@ -184,7 +231,7 @@ pub fn run(config: Config) -> Result<LoadReport, Error> {
 
     let mut ramps = Vec::new();
     for endpoint in Endpoint::ALL {
-        let request = endpoint.request(&config.url, post_id);
+        let request = endpoint.request(&config.url, post_id, marker);
         let rates = ramp::rates(plan.start_rate, plan.factor, plan.max_steps);
         ramps.push(Ramp::run(endpoint.label(), rates, |rps| {
             let pacing = Pacing::Fixed {
@@ -193,13 +240,14 @@ pub fn run(config: Config) -> Result<LoadReport, Error> {
             };
             Ok(Step {
                 offered_rps: rps,
-                measured: measure(&request, pacing, duration)?,
+                measured: measure(&request, pacing, duration, interrupt)?,
             })
         })?);
     }
 
     Ok(LoadReport {
-        started_at,
+        // Set by `run`.
+        started_at: String::new(),
         cores: thread::available_parallelism().map_or(1, |n| n.get()),
         config,
         plan,
@@ -210,39 +258,46 @@ pub fn run(config: Config) -> Result<LoadReport, Error> {
 }
 
 /// One oha run with a progress line, then a [`PAUSE`].
-fn measure(request: &Request, pacing: Pacing, duration: Duration) -> Result<Measurement, Error> {
+fn measure(
+    request: &Request,
+    pacing: Pacing,
+    duration: Duration,
+    interrupt: &Interrupt,
+) -> Result<Measurement> {
     let offered = match pacing {
         Pacing::Fixed { rps, .. } => format!("{rps:.0} req/s"),
         Pacing::Closed { connections } => format!("closed loop, {connections} connections"),
     };
     eprint!("{} {} at {offered}: ", request.method, request.url);
-    let measured = oha::run(request, pacing, duration)?;
+    let measured = oha::run(request, pacing, duration, interrupt)?;
     eprintln!(
         "{:.0} req/s, p99 {} ms, {} errors",
         measured.achieved_rps,
         ms(measured.p99_ms),
         measured.errors
     );
-    thread::sleep(PAUSE);
+    interrupt.sleep_blocking(PAUSE)?;
     Ok(measured)
 }
 
-/// Creates `count` posts through the site; returns the id of the last.
-fn seed(site: &Site, count: u32) -> Result<i64, Error> {
+/// Creates `count` posts titled `marker` through the site; returns the id of the last.
+fn seed(site: &Site, count: u32, marker: &str, interrupt: &Interrupt) -> Result<i64> {
     let mut id = None;
     for n in 1..=count {
-        let post = serde_json::json!({
-            "author": "foobar-load",
-            "title": format!("Seed post {n}"),
-            "body": "Created before the load test, for the reads to find.",
-        });
-        let response = site.post_json("/api/posts", &post);
+        interrupt.check()?;
+        let body = format!("Seed post {n}, for the reads of the load test to find.");
+        let response = site
+            .post_json("/api/posts", &post(marker, &body))
+            .context("seeding")?;
         if response.status() != reqwest::StatusCode::CREATED {
-            return Err(format!("seeding: POST /api/posts answered {}", response.status()).into());
+            bail!("seeding: POST /api/posts answered {}", response.status());
         }
-        id = response.json::<serde_json::Value>()?["id"].as_i64();
+        id = response
+            .json::<serde_json::Value>()
+            .context("seeding: reading the created post")?["id"]
+            .as_i64();
     }
-    id.ok_or_else(|| "seeding: the created post has no id".into())
+    id.context("seeding: the created post has no id")
 }
 
 impl LoadReport {
@@ -401,20 +456,23 @@ mod tests {
 
     #[test]
     fn requests_per_endpoint() {
-        let get = Endpoint::Post.request("http://127.0.0.1:8080", 42);
+        let get = Endpoint::Post.request("http://127.0.0.1:8080", 42, "foobar-load 1a");
         assert_eq!(
             (get.method, get.url.as_str(), get.body),
             ("GET", "http://127.0.0.1:8080/api/posts/42", None)
         );
-        let post = Endpoint::Create.request("http://h", 42);
+        let post = Endpoint::Create.request("http://h", 42, "foobar-load 1a");
         assert_eq!(
             (post.method, post.url.as_str()),
             ("POST", "http://h/api/posts")
         );
-        let body: serde_json::Value = serde_json::from_str(post.body.unwrap()).unwrap();
-        assert!(["author", "title", "body"]
-            .iter()
-            .all(|k| body[k].is_string()));
+        let body: serde_json::Value = serde_json::from_str(&post.body.unwrap()).unwrap();
+        assert_eq!(
+            (&body["author"], &body["title"]),
+            (&AUTHOR.into(), &"foobar-load 1a".into()),
+            "marked for the cleanup"
+        );
+        assert!(body["body"].is_string());
     }
 
     #[test]

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
+use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 
-use super::Error;
+use crate::interrupt::Interrupt;
+use crate::stack::checked;
 use crate::SITE_HOST;
 
 /// One kind of request, as oha sends it over and over (oha cannot vary the body).
@@ -16,7 +18,7 @@ pub struct Request {
     pub method: &'static str,
     pub url: String,
     /// JSON.
-    pub body: Option<&'static str>,
+    pub body: Option<String>,
 }
 
 /// How oha paces the requests.
@@ -55,34 +57,31 @@ pub fn args(request: &Request, pacing: Pacing, duration: Duration) -> Vec<String
         ]),
         Pacing::Closed { connections } => args.extend(["-c".into(), connections.to_string()]),
     }
-    if let Some(body) = request.body {
+    if let Some(body) = &request.body {
         args.extend([
             "-T".into(),
             "application/json".into(),
             "-d".into(),
-            body.into(),
+            body.clone(),
         ]);
     }
     args.push(request.url.clone());
     args
 }
 
-/// Runs `oha ARGS` and reads its report.
-pub fn run(request: &Request, pacing: Pacing, duration: Duration) -> Result<Measurement, Error> {
-    let output = Command::new("oha")
-        .args(args(request, pacing, duration))
-        .output()
-        .map_err(|err| format!("running oha: {err} (install it: cargo install oha --locked)"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "oha {} {}: {}",
-            request.method,
-            request.url,
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
-    }
-    Ok(parse(&output.stdout)?)
+/// Runs `oha ARGS` and reads its report; stops it at a signal.
+pub fn run(
+    request: &Request,
+    pacing: Pacing,
+    duration: Duration,
+    interrupt: &Interrupt,
+) -> Result<Measurement> {
+    let what = || format!("oha {} {}", request.method, request.url);
+    let output = interrupt
+        .output(Command::new("oha").args(args(request, pacing, duration)))
+        .context("running oha (install it: cargo install oha --locked)")?;
+    let stdout = checked(&output, what)?;
+    parse(stdout.as_bytes()).with_context(|| format!("reading the report of {}", what()))
 }
 
 /// What one oha run measured.
@@ -185,7 +184,7 @@ mod tests {
         let request = Request {
             method: "POST",
             url: "http://127.0.0.1:8080/api/posts".into(),
-            body: Some(r#"{"a":1}"#),
+            body: Some(r#"{"a":1}"#.into()),
         };
         let pacing = Pacing::Fixed {
             rps: 400.0,

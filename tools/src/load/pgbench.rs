@@ -1,52 +1,46 @@
 //! The database's own ceiling for comparison: `pgbench -S` (one primary-key SELECT per
 //! transaction, like `GET /api/posts/{id}`) inside the db container, on a database of its own
-//! so the app's data stays untouched.
+//! ([`PGBENCH_DATABASE`]) so the app's data stays untouched; foobar-load drops it when done.
 
 use std::time::Duration;
 
-use super::Error;
+use anyhow::{Context as _, Result};
 
-/// Connects over TCP as the application's role, with the credentials the container has.
-const CONNECT: &str =
-    r#"export PGPASSWORD="$POSTGRES_PASSWORD" PGHOST=127.0.0.1 PGUSER="$POSTGRES_USER""#;
+use crate::interrupt::Interrupt;
+use crate::stack::{checked, in_db, PGBENCH_DATABASE};
 
 /// pgbench's scale: 10 = one million accounts, more than shared_buffers holds.
 const SCALE: u32 = 10;
 
-/// Creates and fills the `pgbench` database unless an earlier run did. The accounts' primary
-/// key is the last thing `pgbench -i` makes, so its presence means a complete initialisation.
-pub fn init() -> Result<(), Error> {
+/// Creates and fills the pgbench database. One left by a run that was killed outright is
+/// reused: the accounts' primary key is the last thing `pgbench -i` makes, so its presence
+/// means a complete initialisation.
+pub fn init(interrupt: &Interrupt) -> Result<()> {
     let script = format!(
-        "{CONNECT}; createdb pgbench 2>/dev/null; \
-         [ \"$(psql -d pgbench -Atc \"SELECT to_regclass('pgbench_accounts_pkey') IS NOT NULL\")\" = t ] \
-         || pgbench -i -q -s {SCALE} pgbench"
+        "createdb {PGBENCH_DATABASE} 2>/dev/null; \
+         [ \"$(psql -d {PGBENCH_DATABASE} -Atc \"SELECT to_regclass('pgbench_accounts_pkey') IS NOT NULL\")\" = t ] \
+         || pgbench -i -q -s {SCALE} {PGBENCH_DATABASE}"
     );
-    in_db(&script).map(drop)
+    run(&script, interrupt).map(drop)
 }
 
 /// Select-only transactions a second with `clients` connections for `duration`.
-pub fn select_tps(clients: u32, duration: Duration) -> Result<f64, Error> {
+pub fn select_tps(clients: u32, duration: Duration, interrupt: &Interrupt) -> Result<f64> {
     let script = format!(
-        "{CONNECT}; pgbench -S -n -c {clients} -j {} -T {} pgbench",
+        "pgbench -S -n -c {clients} -j {} -T {} {PGBENCH_DATABASE}",
         clients.min(2),
         // pgbench takes whole seconds.
         duration.as_secs_f64().round().max(1.0)
     );
-    let output = in_db(&script)?;
-    parse_tps(&output).ok_or_else(|| format!("no tps in pgbench's output:\n{output}").into())
+    let output = run(&script, interrupt)?;
+    parse_tps(&output).with_context(|| format!("no tps in pgbench's output:\n{output}"))
 }
 
-/// Runs `script` with sh inside the db container; returns its stdout.
-fn in_db(script: &str) -> Result<String, Error> {
-    let output = crate::compose(&["exec", "-T", "db", "sh", "-c", script]);
-    if !output.status.success() {
-        return Err(format!(
-            "in the db container: {script}\n{}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+/// Runs `script` in the db container; returns its stdout. A signal stops the local
+/// `docker compose exec`; dropping the database then ends what still runs inside.
+fn run(script: &str, interrupt: &Interrupt) -> Result<String> {
+    let output = interrupt.output(&mut in_db(script, &[]))?;
+    checked(&output, || format!("in the db container: {script}"))
 }
 
 /// The figure from `tps = N (without initial connection time)`: what the database serves once

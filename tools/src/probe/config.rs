@@ -22,9 +22,15 @@ pub struct Config {
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
     pub deadline_ms: u64,
 
-    /// Also create posts: one request in five is a POST /api/posts.
+    /// Also create posts: one request in five is a POST /api/posts. Once stopped, the probe
+    /// reads each acknowledged post back, then deletes the posts it wrote (in the db container).
     #[arg(long)]
     pub writes: bool,
+
+    /// Leave the posts written with --writes in the guestbook.
+    #[arg(long, requires = "writes")]
+    #[serde(default)]
+    pub keep_writes: bool,
 
     /// Longest run, in seconds.
     #[arg(long = "duration", default_value_t = 120.0, value_parser = positive)]
@@ -71,5 +77,44 @@ fn file_name(text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     } else {
         Err("use letters, digits, '-', '_' and '.' (not first)".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Cli::try_parse_from([&["foobar-probe"], args].concat()).map(|cli| cli.config)
+    }
+
+    #[test]
+    fn writes_are_removed_unless_kept_and_keeping_needs_writes() {
+        assert!(!parse(&["--writes"]).unwrap().keep_writes);
+        assert!(parse(&["--writes", "--keep-writes"]).unwrap().keep_writes);
+        assert!(parse(&["--keep-writes"]).is_err());
+    }
+
+    #[test]
+    fn numbers_are_validated() {
+        for args in [["--rate=-1"], ["--duration=0"], ["--settle-secs=-1"]] {
+            assert!(parse(&args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn reports_from_before_keep_writes_still_read() {
+        let mut json = serde_json::to_value(parse(&[]).unwrap()).unwrap();
+        json.as_object_mut().unwrap().remove("keep_writes");
+        let config: Config = serde_json::from_value(json).unwrap();
+        assert!(!config.keep_writes);
     }
 }

@@ -4,6 +4,9 @@
 //! the probe down and hide its own outage), each with a deadline. Every request becomes a
 //! [`Record`]; [`summarize`] turns records into a [`Report`]; [`timeline`] and [`svg`] draw
 //! them. A run is saved as `NAME.json` (a [`ProbeReport`]) and `NAME.svg`.
+//!
+//! With writes, a run leaves no trace in the guestbook: [`ProbeReport::audit_writes`] reads the
+//! acknowledged posts back, then [`ProbeReport::remove_writes`] deletes all the run's posts.
 
 mod config;
 pub mod record;
@@ -14,14 +17,22 @@ pub mod timeline;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use std::{fmt, fs, io};
 
+use anyhow::{bail, Result};
+use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 pub use config::Config;
 pub use record::{ErrorKind, Kind, Record};
 pub use report::{summarize, Report, Writes};
-pub use run::{idempotency_key, run, shutdown_signal, write_body, write_title, StopReason};
+pub use run::{idempotency_key, idempotency_key_prefix, run, write_body, write_title, StopReason};
+
+use crate::{stack, AsyncSite};
+
+/// How long the audit waits for the site to be ready before reading the writes back.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A run as saved in `NAME.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,11 +50,11 @@ pub struct ProbeReport {
 }
 
 /// Runs the probe as `config` says (see [`run`]) and summarises it.
-pub async fn probe(config: Config, stop: impl Future<Output = ()>) -> ProbeReport {
+pub async fn probe(config: Config, stop: impl Future<Output = ()>) -> Result<ProbeReport> {
     let now = chrono::Utc::now();
     let run_id = format!("{:x}", now.timestamp_millis());
-    let outcome = run(&config, &run_id, stop).await;
-    ProbeReport {
+    let outcome = run(&config, &run_id, stop).await?;
+    Ok(ProbeReport {
         name: config.name.clone(),
         run_id,
         started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -51,13 +62,61 @@ pub async fn probe(config: Config, stop: impl Future<Output = ()>) -> ProbeRepor
         summary: summarize(&outcome.records),
         records: outcome.records,
         config,
+    })
+}
+
+/// Reads each post of `ids` back through `site` once it is ready; returns how many are gone
+/// (404). Any other answer means the audit cannot tell: an error.
+pub async fn count_lost(site: &AsyncSite, ids: &[i64]) -> Result<usize> {
+    if ids.is_empty() {
+        return Ok(0);
     }
+    if !site.wait_for_ok("/api/ready", READY_TIMEOUT).await {
+        bail!(
+            "reading the writes back: {}/api/ready did not answer 200 within {} s",
+            site.base(),
+            READY_TIMEOUT.as_secs()
+        );
+    }
+    let mut lost = 0;
+    for id in ids {
+        let path = format!("/api/posts/{id}");
+        match site.get_json(&path).await?.0 {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => lost += 1,
+            status => bail!(
+                "reading back post {id}: GET {}{path} answered {status}",
+                site.base()
+            ),
+        }
+    }
+    Ok(lost)
 }
 
 impl ProbeReport {
     /// `--out`, else [`crate::reports_dir`].
     pub fn out_dir(&self) -> PathBuf {
         self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    }
+
+    /// Reads the acknowledged writes back through the site: sets `summary.writes.lost`.
+    pub async fn audit_writes(&mut self) -> Result<()> {
+        let site = AsyncSite::new(&self.config.url, Duration::from_secs(10))?;
+        let writes = &mut self.summary.writes;
+        writes.lost = Some(count_lost(&site, &writes.acknowledged_ids).await?);
+        Ok(())
+    }
+
+    /// Deletes every post the run wrote, acknowledged or not, from the database: sets
+    /// `summary.writes.removed`. Audit first: the posts cannot be read back afterwards.
+    pub async fn remove_writes(&mut self) -> Result<()> {
+        if !self.config.writes {
+            return Ok(());
+        }
+        let run_id = self.run_id.clone();
+        let removed = crate::blocking(move || stack::delete_probe_writes(&run_id)).await?;
+        self.summary.writes.removed = Some(removed);
+        Ok(())
     }
 
     /// Writes `NAME.json` and `NAME.svg` into [`Self::out_dir`]; returns their paths.

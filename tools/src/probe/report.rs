@@ -53,6 +53,13 @@ pub struct Writes {
     /// Timed out or broke after being sent: the post may or may not exist.
     pub unknown: usize,
     pub acknowledged_ids: Vec<i64>,
+    /// Acknowledged posts that did not read back through the site after the run (404); `None`
+    /// until audited.
+    #[serde(default)]
+    pub lost: Option<usize>,
+    /// Posts of the run deleted from the database afterwards; `None` if they were kept.
+    #[serde(default)]
+    pub removed: Option<u64>,
 }
 
 /// The report of `records`, in any order.
@@ -234,8 +241,13 @@ impl fmt::Display for Report {
             (
                 "writes",
                 format!(
-                    "sent {}, acknowledged {}, failed {}, unknown {}",
-                    w.sent, w.acknowledged, w.failed, w.unknown
+                    "sent {}, acknowledged {}, failed {}, unknown {}, lost {}, removed {}",
+                    w.sent,
+                    w.acknowledged,
+                    w.failed,
+                    w.unknown,
+                    w.lost.map_or("not audited".to_owned(), |n| n.to_string()),
+                    w.removed.map_or("no".to_owned(), |n| n.to_string()),
                 ),
             ),
         ];

@@ -8,8 +8,9 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::header::{HOST, RETRY_AFTER};
-use reqwest::{Client, RequestBuilder};
+use anyhow::Result;
+use reqwest::header::RETRY_AFTER;
+use reqwest::{Method, RequestBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
@@ -18,7 +19,7 @@ use tokio::time::{sleep_until, timeout_at, Instant};
 use super::config::Config;
 use super::record::{ErrorKind, Kind, Record};
 use super::report::settled;
-use crate::SITE_HOST;
+use crate::AsyncSite;
 
 /// Why the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,23 +42,16 @@ pub struct Outcome {
 
 /// Sends requests as `config` says until a stop condition or until `stop` completes, then
 /// waits for the requests in flight (each has its deadline). Write requests carry the
-/// idempotency key `probe-RUN_ID-SEQ`.
-pub async fn run(config: &Config, run_id: &str, stop: impl Future<Output = ()>) -> Outcome {
-    // A new connection per request, like a stream of distinct visitors. A reused keep-alive
-    // connection can be closed by nginx's graceful reload just as a request goes out on it;
-    // browsers resend such a request by themselves (RFC 9112 9.3.1), so counting it would
-    // measure this client, not the site.
-    let client = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(0)
-        .build()
-        .expect("HTTP client");
+/// idempotency key `probe-RUN_ID-SEQ`. Fails only if the HTTP client cannot be built: every
+/// failed request is a record.
+pub async fn run(config: &Config, run_id: &str, stop: impl Future<Output = ()>) -> Result<Outcome> {
+    let deadline = Duration::from_millis(config.deadline_ms);
     let start = Instant::now();
     let sender = Arc::new(Sender {
-        client,
-        base: config.url.trim_end_matches('/').to_owned(),
+        // A new connection per request (see `crate::site`): what the site does, not this client.
+        site: AsyncSite::new(&config.url, deadline)?,
         run_id: run_id.to_owned(),
-        deadline: Duration::from_millis(config.deadline_ms),
+        deadline,
         start,
     });
     let collected = Arc::new(Mutex::new(Collected::default()));
@@ -111,10 +105,10 @@ pub async fn run(config: &Config, run_id: &str, stop: impl Future<Output = ()>) 
         .expect("all tasks finished")
         .into_inner()
         .unwrap();
-    Outcome {
+    Ok(Outcome {
         records: collected.done,
         stopped_by,
-    }
+    })
 }
 
 /// The post that write `seq` of run `run_id` creates; its title names both, so a run's posts
@@ -133,7 +127,12 @@ pub fn write_title(run_id: &str, seq: u64) -> String {
 
 /// The `Idempotency-Key` of write `seq` of run `run_id`.
 pub fn idempotency_key(run_id: &str, seq: u64) -> String {
-    format!("probe-{run_id}-{seq}")
+    format!("{}{seq}", idempotency_key_prefix(run_id))
+}
+
+/// What the keys of all writes of run `run_id` start with, and only theirs.
+pub fn idempotency_key_prefix(run_id: &str) -> String {
+    format!("probe-{run_id}-")
 }
 
 /// The mix: pages and lists in turn; with writes, every fifth request is a write instead.
@@ -148,8 +147,7 @@ fn kind_for(seq: u64, writes: bool) -> Kind {
 }
 
 struct Sender {
-    client: Client,
-    base: String,
+    site: AsyncSite,
     run_id: String,
     deadline: Duration,
     start: Instant,
@@ -157,16 +155,14 @@ struct Sender {
 
 impl Sender {
     fn request(&self, seq: u64, kind: Kind) -> RequestBuilder {
-        let url = |path: &str| format!("{}{path}", self.base);
-        let request = match kind {
-            Kind::Page => self.client.get(url("/")),
-            Kind::List => self.client.get(url("/api/posts?limit=20")),
+        match kind {
+            Kind::Page => self.site.request(Method::GET, "/"),
+            Kind::List => self.site.request(Method::GET, "/api/posts?limit=20"),
             Kind::Write => self
-                .client
-                .post(url("/api/posts"))
+                .site
+                .request(Method::POST, "/api/posts")
                 .json(&write_body(&self.run_id, seq)),
-        };
-        request.header(HOST, SITE_HOST)
+        }
     }
 
     /// Sends one request now; every failure ends up in the record.
@@ -288,16 +284,6 @@ impl Collected {
             self.failed,
             self.last_version.as_deref().unwrap_or("-")
         )
-    }
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
     }
 }
 
