@@ -61,15 +61,16 @@ preflight:
 	  command -v cargo >/dev/null || { echo "missing: a Rust toolchain (cargo) to build the app. Install it: https://rustup.rs" >&2; exit 1; }
 
 # A first `make up` writes .env from .env.example with a random database password (never
-# printed). If the data volume already exists it was initialised with the old default password,
-# which is kept so the app can still log in.
+# printed). If your stack's data volume already exists it was initialised with the old default
+# password, which is kept so the app can still log in (whichever project is being started: the
+# test stack's volume is made afresh, yours is the one to protect).
 env:
 	@if [ ! -e .env ]; then \
-	  project=$$($(COMPOSE) config --format json 2>/dev/null | sed -n 's/^ *"name": "\([^"]*\)".*/\1/p' | head -n 1); \
+	  project=$$(env -u COMPOSE_PROJECT_NAME $(COMPOSE) config --format json 2>/dev/null | sed -n 's/^ *"name": "\([^"]*\)".*/\1/p' | head -n 1); \
 	  if docker volume inspect "$${project:-foobar}_pgdata" >/dev/null 2>&1; then \
 	    cp .env.example .env; echo "wrote .env (the existing volume keeps its database password)"; \
 	  else \
-	    password=$$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32); \
+	    password=$$(head -c 30 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'); \
 	    sed "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$$password/; s|^\(DATABASE_URL=postgres://[^:]*:\)[^@]*@|\1$$password@|" .env.example >.env; \
 	    chmod 600 .env; echo "wrote .env with a random database password"; \
 	  fi; \

@@ -1,17 +1,42 @@
-//! Asserts what `make spof` measured, from `spof.json` (`make test` runs a short drill first).
+//! `make spof` on the running stack (`make test` gives it a stack of its own), short: the drills
+//! run once, as a user would run them, and every test asserts from that run's `spof.json`.
 
+use std::sync::OnceLock;
+
+use foobar_tools::reports_dir;
 use foobar_tools::spof::{DrillResult, Fault, SpofReport};
+use foobar_tools::stack::{make, post_count};
 
-fn report() -> SpofReport {
-    let dir = foobar_tools::reports_dir();
-    let path = dir.join("spof.json");
-    let text =
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run make spof)", path.display()));
-    serde_json::from_slice(&text).expect("spof.json parses")
+struct Run {
+    succeeded: bool,
+    posts_before: i64,
+    posts_after: i64,
+    report: SpofReport,
 }
 
-fn drill(report: &SpofReport, service: &str, fault: Fault) -> DrillResult {
-    report
+fn run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let path = reports_dir().join("spof.json");
+        let _ = std::fs::remove_file(&path);
+        let posts_before = post_count().expect("count posts before the drills");
+        let succeeded = make(&["spof", "SPOF_ARGS=--down-secs 3 --pause-secs 8"]);
+        let posts_after = post_count().expect("count posts after the drills");
+        let text = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (make spof wrote no report)", path.display()));
+        let report = serde_json::from_slice(&text).expect("spof.json parses");
+        Run {
+            succeeded,
+            posts_before,
+            posts_after,
+            report,
+        }
+    })
+}
+
+fn drill(service: &str, fault: Fault) -> DrillResult {
+    run()
+        .report
         .drills
         .iter()
         .find(|d| d.service == service && d.fault == fault)
@@ -20,21 +45,27 @@ fn drill(report: &SpofReport, service: &str, fault: Fault) -> DrillResult {
 }
 
 #[test]
+fn drills_succeed_and_leave_the_post_count_as_they_found_it() {
+    let run = run();
+    assert!(run.succeeded, "make spof exited non-zero");
+    assert_eq!(run.posts_after, run.posts_before, "drill writes removed");
+}
+
+#[test]
 fn every_component_was_drilled_and_each_outage_was_seen() {
-    let report = report();
     for service in ["db", "app", "web"] {
-        let drill = drill(&report, service, Fault::Kill);
+        let drill = drill(service, Fault::Kill);
         assert!(
             !drill.outage.users_saw.is_empty(),
             "{service}: one component down takes the site down"
         );
     }
-    drill(&report, "db", Fault::Pause);
+    drill("db", Fault::Pause);
 }
 
 #[test]
 fn no_acknowledged_write_is_lost_and_none_is_duplicated() {
-    for drill in report().drills {
+    for drill in &run().report.drills {
         assert!(
             drill.writes.acknowledged > 0,
             "{}: writes happened",
@@ -53,7 +84,7 @@ fn no_acknowledged_write_is_lost_and_none_is_duplicated() {
 
 #[test]
 fn site_recovers_within_10_s_of_each_component_being_back() {
-    for drill in report().drills {
+    for drill in &run().report.drills {
         let recovery = drill.outage.recovery_after_back_ms.expect("recovered");
         assert!(recovery <= 10_000.0, "{}: {recovery} ms", drill.name);
     }
@@ -61,9 +92,8 @@ fn site_recovers_within_10_s_of_each_component_being_back() {
 
 #[test]
 fn database_outages_answer_503_within_3_s_never_hang() {
-    let report = report();
     for fault in [Fault::Kill, Fault::Pause] {
-        let drill = drill(&report, "db", fault);
+        let drill = drill("db", fault);
         assert_eq!(drill.outage.timeouts_while_down, 0, "{}", drill.name);
         assert!(
             drill.outage.slowest_while_down_ms <= 3000.0,
