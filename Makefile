@@ -7,7 +7,10 @@ COMPOSE ?= docker compose
 
 # Settings come from the environment or the command line first, then from .env, then the
 # defaults below: the order Compose uses, so make, the tools and Compose agree on every value.
-dotenv = $(shell sed -n 's/^[[:space:]]*$(1)=//p' .env 2>/dev/null | tail -n 1 | sed 's/^"\(.*\)"$$/\1/; s/^'"'"'\(.*\)'"'"'$$/\1/')
+# `dotenv,NAME` reads NAME from .env as Compose does: `export ` prefix, spaces around `=`, quotes,
+# and a ` # comment` after an unquoted value are allowed.
+dotenv = $(shell sed -nE 's/^[[:space:]]*(export[[:space:]]+)?$(1)[[:space:]]*=[[:space:]]*//p' .env 2>/dev/null | tail -n 1 \
+  | sed -E 's/^"([^"]*)".*/\1/; t; s/^'"'"'([^'"'"']*)'"'"'.*/\1/; t; s/[[:space:]]+\#.*//; s/[[:space:]]+$$//')
 HTTP_BIND ?= $(or $(call dotenv,HTTP_BIND),127.0.0.1)
 HTTP_PORT ?= $(or $(call dotenv,HTTP_PORT),8080)
 APP_DIRECT_PORT ?= $(or $(call dotenv,APP_DIRECT_PORT),18000)
@@ -22,11 +25,13 @@ export HTTP_BIND HTTP_PORT APP_DIRECT_PORT FOOBAR_URL
 # $(MODE_ENV). Pin it with OFFLINE=1 or OFFLINE=0 (command line or .env).
 ifeq ($(OFFLINE),)
 OFFLINE = $(eval OFFLINE := $(shell docker image inspect debian:bookworm-slim >/dev/null 2>&1 \
-  || timeout 20 docker pull -q debian:bookworm-slim >/dev/null 2>&1 && echo 0 || echo 1))$(info $(MODE_LINE))$(OFFLINE)
+  || timeout 20 docker pull -q debian:bookworm-slim >/dev/null 2>&1 && echo 0 || echo 1))$(OFFLINE)
 endif
-MODE_LINE = build mode: $(if $(filter 1,$(OFFLINE)),offline (debian:bookworm-slim cannot be pulled): FROM foobar/debian:bookworm + the host-built app binary,online: FROM debian:bookworm-slim + the app compiled in a Rust image); pin with OFFLINE=0|1
-BASE_IMAGE ?= $(if $(filter 1,$(OFFLINE)),foobar/debian:bookworm,debian:bookworm-slim)
-APP_BINARY ?= $(if $(filter 1,$(OFFLINE)),prebuilt,source)
+MODE_LINE = $(if $(filter-out 0 1,$(OFFLINE)),$(error OFFLINE must be 0 or 1, not "$(OFFLINE)"))build mode: \
+  $(if $(filter 1,$(OFFLINE)),offline (no debian:bookworm-slim from a registry),online): \
+  FROM $(BASE_IMAGE), app binary $(if $(filter prebuilt,$(APP_BINARY)),built on the host,compiled in a Rust image); pin with OFFLINE=0|1
+BASE_IMAGE ?= $(or $(call dotenv,BASE_IMAGE),$(if $(filter 1,$(OFFLINE)),foobar/debian:bookworm,debian:bookworm-slim))
+APP_BINARY ?= $(or $(call dotenv,APP_BINARY),$(if $(filter 1,$(OFFLINE)),prebuilt,source))
 APP_REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 MODE_ENV = OFFLINE=$(OFFLINE) BASE_IMAGE=$(BASE_IMAGE) APP_BINARY=$(APP_BINARY)
 
@@ -47,32 +52,35 @@ help: ## List the targets
 deps: ## Install Docker, Compose v2, debootstrap, libpq and PostgreSQL (Debian host, as root)
 	bash .ci/install-docker
 
-# What `make up` needs on the host. As root it installs what is missing; otherwise it stops at
-# once with the command to run.
+# What `make up` and `make test` need on the host (what `make deps` installs, and cargo). As root
+# the missing parts are installed; otherwise it stops at once with the command to run.
 preflight:
 	@missing=; docker info >/dev/null 2>&1 || missing="a running Docker engine"; \
 	  docker compose version >/dev/null 2>&1 || missing="$${missing:+$$missing, }Compose v2"; \
 	  command -v debootstrap >/dev/null || missing="$${missing:+$$missing, }debootstrap"; \
 	  [ -e /usr/include/postgresql/libpq-fe.h ] || missing="$${missing:+$$missing, }libpq-dev"; \
+	  command -v named-checkzone >/dev/null || missing="$${missing:+$$missing, }bind9utils"; \
+	  [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing="$${missing:+$$missing, }postgresql-15"; \
 	  if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then echo "missing: $$missing; installing (make deps)"; bash .ci/install-docker; \
 	    else echo "missing: $$missing. Run: sudo make deps" >&2; exit 1; fi; \
 	  fi; \
-	  command -v cargo >/dev/null || { echo "missing: a Rust toolchain (cargo) to build the app. Install it: https://rustup.rs" >&2; exit 1; }
+	  command -v cargo >/dev/null || { echo "missing: a Rust toolchain (cargo, 1.80 or later). Run:" \
+	    "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh" >&2; exit 1; }
 
 # A first `make up` writes .env from .env.example with a random database password (never
 # printed). If your stack's data volume already exists it was initialised with the old default
 # password, which is kept so the app can still log in (whichever project is being started: the
 # test stack's volume is made afresh, yours is the one to protect).
-env:
+env: preflight
 	@if [ ! -e .env ]; then \
-	  project=$$(env -u COMPOSE_PROJECT_NAME $(COMPOSE) config --format json 2>/dev/null | sed -n 's/^ *"name": "\([^"]*\)".*/\1/p' | head -n 1); \
+	  project=$$(env -u COMPOSE_PROJECT_NAME $(COMPOSE) config --format json 2>/dev/null | sed -n 's/^ *"name": "\([^"]*\)".*/\1/p' | head -n 1 || true); \
 	  if docker volume inspect "$${project:-foobar}_pgdata" >/dev/null 2>&1; then \
 	    cp .env.example .env; echo "wrote .env (the existing volume keeps its database password)"; \
 	  else \
 	    password=$$(head -c 30 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'); \
-	    sed "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$$password/; s|^\(DATABASE_URL=postgres://[^:]*:\)[^@]*@|\1$$password@|" .env.example >.env; \
-	    chmod 600 .env; echo "wrote .env with a random database password"; \
+	    (umask 077; sed "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$$password/; s|^\(DATABASE_URL=postgres://[^:]*:\)[^@]*@|\1$$password@|" .env.example >.env); \
+	    echo "wrote .env with a random database password"; \
 	  fi; \
 	fi
 
@@ -87,14 +95,16 @@ binary: ## Build the release app binary on the host (used by APP_BINARY=prebuilt
 IMAGE_INPUTS = base-image $(if $(filter prebuilt,$(APP_BINARY)),binary)
 
 build: preflight ## Build the three images
+	@echo "$(MODE_LINE)"
 	@$(MAKE) --no-print-directory $(IMAGE_INPUTS) $(MODE_ENV)
 	$(MODE_ENV) APP_REVISION=$(APP_REVISION) $(COMPOSE) build
 
 build-app: ## Build only the app image (used by deploy)
+	@echo "$(MODE_LINE)"
 	@$(MAKE) --no-print-directory $(IMAGE_INPUTS) $(MODE_ENV)
 	$(MODE_ENV) APP_REVISION=$(APP_REVISION) $(COMPOSE) build app
 
-up: env build ## Start the stack (installs what is missing; writes .env on first run); wait until healthy
+up: preflight env build ## Start the stack (installs what is missing; writes .env on first run); wait until healthy
 	@start=$$(date +%s%N); \
 	$(COMPOSE) up -d --wait; \
 	ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
@@ -117,11 +127,12 @@ deploy: ## Ship the working tree's app and measure downtime: STRATEGY=single (de
 	$(MODE_ENV) tools/deploy
 
 spof: ## Fault drills: kill db, app, web in turn (then pause db) under load; audit writes (SPOF_ARGS)
-	cargo run -q -p foobar-tools --bin foobar-spof -- --url $(FOOBAR_URL) $(SPOF_ARGS)
+	cargo run -q -p foobar-tools --bin foobar-spof -- --url "$(FOOBAR_URL)" $(SPOF_ARGS)
 
 # The app is published on 127.0.0.1:APP_DIRECT_PORT for the run only (tools/compose.load.yml),
 # so that the same read can go to it without nginx; the trap restores the plain layout however
-# the run ends. oha's version is pinned: the harness reads its JSON report.
+# the run ends. A SIGTERM to make is passed on to the harness, which removes what it wrote before
+# the trap runs. oha's version is pinned: the harness reads its JSON report.
 OHA_VERSION := 1.16.0
 LOAD_COMPOSE := $(COMPOSE) -f docker-compose.yml -f tools/compose.load.yml
 
@@ -130,9 +141,12 @@ load: ## Ramp each endpoint to saturation (oha): knee, plots, ratios to the app 
 	cargo build -q -p foobar-tools --bin foobar-load
 	trap '$(COMPOSE) up -d --wait --no-deps app' EXIT; \
 	  $(LOAD_COMPOSE) up -d --wait --no-deps app; \
-	  target/debug/foobar-load --url $(FOOBAR_URL) --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(LOAD_ARGS)
+	  cargo run -q -p foobar-tools --bin foobar-load -- --url "$(FOOBAR_URL)" \
+	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(LOAD_ARGS) & pid=$$!; \
+	  trap 'kill -TERM $$pid 2>/dev/null; wait $$pid' TERM HUP; \
+	  status=0; wait $$pid || status=$$?; exit $$status
 
-test: ## Run every test: unit, integration, nginx and DNS checks, then the stack tests on a fresh stack
+test: preflight ## Run every test: unit, integration, nginx and DNS checks, then the stack tests on a fresh stack
 	@$(MAKE) --no-print-directory test-app
 	@$(MAKE) --no-print-directory check-dns
 	@$(MAKE) --no-print-directory test-stack $(MODE_ENV)
@@ -156,18 +170,18 @@ check-dns: ## Check the foobar.com zone with named-checkzone
 
 # Each stack test runs the tool a user would (make deploy, make spof, make load) and asserts
 # from its exit status and the report it just wrote, and that the tool left the post count as
-# it found it.
+# it found it. They are #[ignore]d, so a plain `cargo test` never aims them at your stack.
 STACK_TESTS := smoke deploy spof load
 test-stack: ## Separate test stack: smoke tests, deploys, short drills, short load ramp; then tear it down
 	@$(MAKE) --no-print-directory check-nginx
-	$(TEST_ENV) $(MAKE) --no-print-directory up
 	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \
+	  $(TEST_ENV) $(MAKE) --no-print-directory up; \
 	  for test in $(STACK_TESTS); do \
-	    $(TEST_ENV) cargo test -p foobar-tests --test $$test -- --test-threads=1; \
+	    $(TEST_ENV) cargo test -p foobar-tests --test $$test -- --ignored --test-threads=1; \
 	  done
 
-test-smoke: ## Smoke tests against your running stack (FOOBAR_URL, from HTTP_BIND/HTTP_PORT)
-	cargo test -p foobar-tests --test smoke -- --test-threads=1
+test-smoke: ## Smoke tests against your running stack (FOOBAR_URL, from HTTP_BIND/HTTP_PORT); they add a few posts
+	cargo test -p foobar-tests --test smoke -- --ignored --test-threads=1
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all --check

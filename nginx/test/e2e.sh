@@ -18,7 +18,7 @@ standin() { docker run -d --name "$1" --network $NET --network-alias app --entry
 cleanup() { docker rm -f webtest-web webtest-a webtest-b webtest-c webtest-filler >/dev/null 2>&1; docker network rm $NET >/dev/null 2>&1; }
 served_by() { curl -sS "${H[@]}" $u/api/echo | sed -n 's/.*served_by":"\([^"]*\)".*/\1/p'; }
 hdr() { curl -sS -D- -o /dev/null "$@" | tr -d '\r'; }
-wait_for() { local i; for i in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
+wait_for() { local _; for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
 
 trap 'cleanup; rm -rf "$TMP"' EXIT
 cleanup; docker network create $NET >/dev/null
@@ -102,11 +102,11 @@ b=$(docker inspect -f '{{.Config.Hostname}}' webtest-b); cc=$(docker inspect -f 
 check "both blue and green in upstream" wait_for bash -c '[ "$(docker exec webtest-web sed -n "s/^# ips: //p" /run/nginx/upstream.conf | wc -w)" = 2 ]'
 check "pin to unknown name fails" bash -c '! docker exec webtest-web upstream-pin no-such-container 2>/dev/null'
 check "pin webtest-c" docker exec webtest-web upstream-pin webtest-c
-check "after pin, all traffic to green" [ "$(for i in $(seq 20); do served_by; done | sort -u)" = "$cc" ]
+check "after pin, all traffic to green" [ "$(for _ in $(seq 20); do served_by; done | sort -u)" = "$cc" ]
 check "pin webtest-b" docker exec webtest-web upstream-pin webtest-b
-check "after re-pin, all traffic to blue" [ "$(for i in $(seq 20); do served_by; done | sort -u)" = "$b" ]
+check "after re-pin, all traffic to blue" [ "$(for _ in $(seq 20); do served_by; done | sort -u)" = "$b" ]
 check "pin --clear" docker exec webtest-web upstream-pin --clear
-check "after clear, both again" [ "$(for i in $(seq 20); do served_by; done | sort -u | wc -l)" = 2 ]
+check "after clear, both again" [ "$(for _ in $(seq 20); do served_by; done | sort -u | wc -l)" = 2 ]
 
 # --- healthcheck & watcher restart
 check "healthcheck ok" docker exec webtest-web healthcheck

@@ -43,6 +43,7 @@ fn assert_no_acknowledged_write_lost(report: &ProbeReport) {
 
 // Runs first (names in order): blue-green from the state `make up` left.
 #[test]
+#[ignore = "drives the running stack: make test runs it on a stack of its own"]
 fn blue_green_strategy_fails_no_request_of_at_least_1000() {
     let report = deploy("blue-green", &["MIN_REQUESTS=1000"]);
     let summary = &report.summary;
@@ -56,6 +57,7 @@ fn blue_green_strategy_fails_no_request_of_at_least_1000() {
 
 // Then single, from the state blue-green left (its pin cleared, a new container name).
 #[test]
+#[ignore = "drives the running stack: make test runs it on a stack of its own"]
 fn single_strategy_shows_maintenance_then_recovers_on_the_new_version_within_15_s() {
     let report = deploy("single", &[]);
     let summary = &report.summary;
