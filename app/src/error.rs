@@ -5,6 +5,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::db::DbError;
 use crate::domain::{DomainError, Field};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -35,8 +36,8 @@ pub enum AppError {
     Conflict(String),
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(String),
-    /// The server closed the connection (a restart): answered like `DatabaseUnavailable`, and
-    /// `Db::run` drops the connection from the pool.
+    /// The server closed the connection (a restart): answered like `DatabaseUnavailable`;
+    /// `Db::run` has already dropped the connection from the pool.
     #[error("database connection lost: {0}")]
     ConnectionLost(String),
     #[error("unexpected error: {0}")]
@@ -137,27 +138,19 @@ impl From<DomainError> for AppError {
     }
 }
 
-impl From<diesel::result::Error> for AppError {
-    fn from(err: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
+/// The one place a database failure becomes a status. A slow, unreachable or restarted
+/// database is a 503 (with `Retry-After`); its cause is logged, never sent.
+impl From<DbError> for AppError {
+    fn from(err: DbError) -> Self {
         match err {
-            Error::NotFound => AppError::NotFound("not found".to_owned()),
-            Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                info,
-            ) => AppError::ConnectionLost(info.message().to_owned()),
-            // statement_timeout fired: the database is too slow to answer in time.
-            Error::DatabaseError(_, info) if info.message().contains("statement timeout") => {
-                AppError::DatabaseUnavailable(info.message().to_owned())
+            DbError::Unavailable(cause) => AppError::DatabaseUnavailable(cause),
+            DbError::ConnectionLost(cause) => AppError::ConnectionLost(cause),
+            DbError::Query(diesel::result::Error::NotFound) => {
+                AppError::NotFound("not found".to_owned())
             }
-            other => AppError::internal(other),
+            DbError::Query(other) => AppError::internal(other),
+            DbError::Aborted(cause) => AppError::internal(cause),
         }
-    }
-}
-
-impl From<diesel::r2d2::PoolError> for AppError {
-    fn from(err: diesel::r2d2::PoolError) -> Self {
-        AppError::DatabaseUnavailable(err.to_string())
     }
 }
 
@@ -183,6 +176,40 @@ mod tests {
                 _ => None,
             };
             assert_eq!(reported, named, "{field:?}");
+        }
+    }
+
+    #[test]
+    fn database_failures_map_to_a_status_code_and_retry_after() {
+        use diesel::result::Error;
+        for (err, status, code) in [
+            (
+                DbError::Unavailable("pool timed out".into()),
+                503,
+                "database_unavailable",
+            ),
+            (
+                DbError::ConnectionLost("closed".into()),
+                503,
+                "database_unavailable",
+            ),
+            (DbError::Query(Error::NotFound), 404, "not_found"),
+            (
+                DbError::Query(Error::RollbackTransaction),
+                500,
+                "internal_error",
+            ),
+            (DbError::Aborted("panicked".into()), 500, "internal_error"),
+        ] {
+            let err = AppError::from(err);
+            assert_eq!(err.status_code().as_u16(), status, "{err}");
+            assert_eq!(err.code(), code, "{err}");
+            let response = err.error_response();
+            assert_eq!(
+                response.headers().contains_key(header::RETRY_AFTER),
+                status == 503,
+                "{err}"
+            );
         }
     }
 }

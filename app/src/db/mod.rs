@@ -1,4 +1,5 @@
-//! Connection pool, migrations, and the one way handlers reach the database.
+//! Connection pool, migrations, and the one way handlers reach the database. Nothing here
+//! knows about HTTP: failures are [`DbError`]s, and `error.rs` decides what a client sees.
 
 pub mod posts;
 
@@ -7,12 +8,11 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, Pool};
-use diesel::Connection;
+use diesel::{Connection, QueryResult};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseConfig;
-use crate::error::AppError;
 
 pub type DbPool = Pool<Manager>;
 
@@ -117,6 +117,49 @@ pub fn run_migrations(config: &DatabaseConfig) -> Result<Vec<String>, MigrationE
     Ok(applied.iter().map(ToString::to_string).collect())
 }
 
+/// Why a call through [`Db::run`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database did not answer in time: no connection within the pool timeout (the
+    /// server is down, refusing or silent), no answer within the deadline, or the server
+    /// cancelled a statement that ran past `statement_timeout`.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The server closed the connection (a restart). `Db::run` has already marked it, so the
+    /// pool drops it instead of handing it out again.
+    #[error("database connection lost: {0}")]
+    ConnectionLost(String),
+    /// Any other failure of the query itself, `diesel::result::Error::NotFound` included.
+    #[error(transparent)]
+    Query(diesel::result::Error),
+    /// The blocking task ended without an answer (the work panicked).
+    #[error("blocking task failed: {0}")]
+    Aborted(String),
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => DbError::ConnectionLost(info.message().to_owned()),
+            // statement_timeout fired: the database is too slow to answer in time.
+            Error::DatabaseError(_, info) if info.message().contains("statement timeout") => {
+                DbError::Unavailable(info.message().to_owned())
+            }
+            other => DbError::Query(other),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for DbError {
+    fn from(err: diesel::r2d2::PoolError) -> Self {
+        DbError::Unavailable(err.to_string())
+    }
+}
+
 /// The pool plus the deadline that bounds every database call made for a request.
 #[derive(Clone)]
 pub struct Db {
@@ -129,29 +172,63 @@ impl Db {
         Self { pool, deadline }
     }
 
-    /// Runs `work` on a pooled connection in actix's blocking thread pool. Checking out a
-    /// connection blocks too, so it happens inside the closure. If the whole call exceeds the
-    /// deadline the request gets 503 at once; the blocked thread finishes on its own later and
-    /// the pool's size bounds how many threads can be stuck that way.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    /// Runs `work` (queries, as in [`posts`]) on a pooled connection in actix's blocking
+    /// thread pool. Checking out a connection blocks too, so it happens inside the closure.
+    /// If the whole call exceeds the deadline it fails at once with [`DbError::Unavailable`];
+    /// the blocked thread finishes on its own later and the pool's size bounds how many
+    /// threads can be stuck that way. A connection the server closed is marked lost, so the
+    /// pool drops it.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, DbError>
     where
-        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
         let call = actix_web::web::block(move || {
             let mut conn = pool.get()?;
-            let result = work(&mut conn.pg);
-            conn.lost = matches!(result, Err(AppError::ConnectionLost(_)));
+            let result = work(&mut conn.pg).map_err(DbError::from);
+            conn.lost = matches!(result, Err(DbError::ConnectionLost(_)));
             result
         });
         match actix_web::rt::time::timeout(self.deadline, call).await {
             Ok(Ok(result)) => result,
-            Ok(Err(blocking)) => Err(AppError::internal(blocking.to_string())),
-            Err(_elapsed) => Err(AppError::DatabaseUnavailable(format!(
+            Ok(Err(blocking)) => Err(DbError::Aborted(blocking.to_string())),
+            Err(_elapsed) => Err(DbError::Unavailable(format!(
                 "no answer within {:?}",
                 self.deadline
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn diesel_errors_are_sorted_by_what_the_caller_can_do() {
+        for kind in [
+            DatabaseErrorKind::ClosedConnection,
+            DatabaseErrorKind::UnableToSendCommand,
+        ] {
+            let err = DbError::from(database_error(kind, "server closed the connection"));
+            assert!(matches!(err, DbError::ConnectionLost(_)), "{err:?}");
+        }
+        let cancelled = database_error(
+            DatabaseErrorKind::Unknown,
+            "canceling statement due to statement timeout",
+        );
+        assert!(matches!(DbError::from(cancelled), DbError::Unavailable(_)));
+        let duplicate = database_error(DatabaseErrorKind::UniqueViolation, "duplicate key");
+        assert!(matches!(DbError::from(duplicate), DbError::Query(_)));
+        assert!(matches!(
+            DbError::from(Error::NotFound),
+            DbError::Query(Error::NotFound)
+        ));
     }
 }

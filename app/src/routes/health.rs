@@ -43,7 +43,7 @@ pub async fn health() -> HttpResponse {
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ))]
 pub async fn ready(db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    db.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await?;
+    db.run(|conn| conn.batch_execute("SELECT 1")).await?;
     Ok(HttpResponse::Ok().json(Status { status: "ready" }))
 }
 

@@ -113,16 +113,19 @@ pub async fn create_post(
         .map(|value| IdempotencyKey::parse(value.as_bytes()))
         .transpose()?;
     let new_post = input.into_inner().parse(key)?;
+    // The outer result is the database's; the inner one what the rows mean for this request.
     let (created, replayed) = db
         .run(move |conn| {
             if let Some(created) = posts::insert(conn, &new_post)? {
-                return Ok((created, false));
+                return Ok(Ok((created, false)));
             }
             // The key was used before: a retry gets the first answer, a different post a 409.
-            let key = new_post.idempotency_key.as_ref().ok_or_else(|| {
-                AppError::internal("insert conflicted on a post without an idempotency key")
-            })?;
-            match posts::find_by_idempotency_key(conn, key)? {
+            let Some(key) = new_post.idempotency_key.as_ref() else {
+                return Ok(Err(AppError::internal(
+                    "insert conflicted on a post without an idempotency key",
+                )));
+            };
+            Ok(match posts::find_by_idempotency_key(conn, key)? {
                 Some(existing) if existing.has_content_of(&new_post) => Ok((existing, true)),
                 Some(_) => Err(AppError::Conflict(
                     "Idempotency-Key was already used for a different post".to_owned(),
@@ -130,9 +133,9 @@ pub async fn create_post(
                 None => Err(AppError::internal(
                     "insert conflicted but no row has the key",
                 )),
-            }
+            })
         })
-        .await?;
+        .await??;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/api/posts/{}", created.id)));
     if replayed {
@@ -154,7 +157,7 @@ pub async fn list_posts(
     params: web::Query<ListParams>,
 ) -> Result<web::Json<PostList>, AppError> {
     let page = Page::parse(params.limit, params.before)?;
-    let (rows, next_before) = db.run(move |conn| Ok(posts::list(conn, page)?)).await?;
+    let (rows, next_before) = db.run(move |conn| posts::list(conn, page)).await?;
     Ok(web::Json(PostList {
         posts: rows.into_iter().map(Post::from).collect(),
         next_before,
@@ -172,10 +175,8 @@ pub async fn list_posts(
 pub async fn get_post(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<Post>, AppError> {
     let id = PostId::parse(id.into_inner())?;
     let row = db
-        .run(move |conn| {
-            posts::find(conn, id)?
-                .ok_or_else(|| AppError::NotFound(format!("no post {}", id.get())))
-        })
-        .await?;
+        .run(move |conn| posts::find(conn, id))
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no post {}", id.get())))?;
     Ok(web::Json(Post::from(row)))
 }
