@@ -3,16 +3,21 @@
 
 use std::process::{Command, Output};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 
+use crate::interrupt::own_group;
 use crate::repo_root;
 
-/// `docker compose ARGS` for this project (honours `COMPOSE_PROJECT_NAME`), not yet run.
+/// `docker compose ARGS` for this project (honours `COMPOSE_PROJECT_NAME`), not yet run. In a
+/// process group of its own ([`own_group`]): a Ctrl-C must not cut a cleanup's command short.
 pub fn compose_command(args: &[&str]) -> Command {
     let mut command = Command::new("docker");
-    command.arg("compose").args(args).current_dir(repo_root());
+    own_group(&mut command)
+        .arg("compose")
+        .args(args)
+        .current_dir(repo_root());
     command
 }
 
@@ -43,6 +48,8 @@ pub fn checked(output: &Output, what: impl FnOnce() -> String) -> Result<String>
 }
 
 /// Runs `make ARGS` in the repository, its output going to ours; returns whether it succeeded.
+/// In the terminal's process group, unlike the tools' children: a Ctrl-C of the test that runs
+/// it reaches the tool under make, which then cleans up and exits.
 pub fn make(args: &[&str]) -> bool {
     Command::new("make")
         .arg("--no-print-directory")
@@ -133,22 +140,72 @@ fn load_posts(marker: &str, newest_before: i64) -> String {
     )
 }
 
-/// Deletes the posts matching `condition`, again after a pause until a pass finds none: a
-/// request the client gave up on may still be committed by the app a moment later.
+/// How long after a writer stopped a post of its may still be committed: the app gives up on
+/// the database after DATABASE_DEADLINE_MS (2.5 s by default), so a write whose client was cut
+/// off can land that much later. A pass this long after the last one that found posts, which
+/// finds none, ends the deletion.
+const LATE_WRITES: Duration = Duration::from_secs(3);
+
+/// Between passes.
+const PASS_EVERY: Duration = Duration::from_secs(1);
+
+/// Longest the deletion goes on while posts keep appearing.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
+
+/// Deletes the posts matching `condition`, in passes until one finds none at least
+/// [`LATE_WRITES`] after the start and after the last pass that deleted some: a request the
+/// client gave up on may still be committed by the app a moment later.
 fn delete_until_gone(condition: &str) -> Result<u64> {
     let sql = format!(
         "WITH deleted AS (DELETE FROM posts WHERE {condition} RETURNING 1) SELECT count(*) FROM deleted"
     );
-    let mut total = 0;
-    for _ in 0..10 {
-        let deleted = number(&sql)?;
-        if deleted == 0 {
-            return Ok(total);
-        }
-        total += deleted as u64;
-        thread::sleep(Duration::from_secs(1));
+    let pass = || number(&sql).map(|deleted| deleted.max(0) as u64);
+    let schedule = Passes {
+        quiet: LATE_WRITES,
+        every: PASS_EVERY,
+        give_up: GIVE_UP_AFTER,
+    };
+    match schedule.run(pass)? {
+        Some(total) => Ok(total),
+        None => bail!(
+            "posts matching {condition} still appeared after {} s: is a run still writing?",
+            GIVE_UP_AFTER.as_secs()
+        ),
     }
-    bail!("posts matching {condition} keep appearing: is a run still writing?")
+}
+
+/// When [`delete_until_gone`] passes, and when it stops.
+struct Passes {
+    /// How long after the start, and after the last pass that deleted something, a pass must
+    /// find nothing.
+    quiet: Duration,
+    every: Duration,
+    give_up: Duration,
+}
+
+impl Passes {
+    /// Runs `pass` (which returns how many it deleted) as scheduled; returns the total, or
+    /// `None` if passes still deleted something at `give_up`.
+    fn run(&self, mut pass: impl FnMut() -> Result<u64>) -> Result<Option<u64>> {
+        let start = Instant::now();
+        // The writer stopped before the deletion started: its late writes come after.
+        let mut last_found = start;
+        let mut total = 0;
+        loop {
+            let passed_at = Instant::now();
+            let deleted = pass()?;
+            total += deleted;
+            if deleted > 0 {
+                last_found = passed_at;
+            } else if passed_at.duration_since(last_found) >= self.quiet {
+                return Ok(Some(total));
+            }
+            if passed_at.duration_since(start) >= self.give_up {
+                return Ok(None);
+            }
+            thread::sleep(self.every);
+        }
+    }
 }
 
 /// An SQL string literal (standard_conforming_strings: only quotes are special).
@@ -174,6 +231,58 @@ mod tests {
             load_posts("foobar-load 19ab3", 42),
             "author = 'foobar-load' AND title = 'foobar-load 19ab3' AND id > 42"
         );
+    }
+
+    const QUIET: Duration = Duration::from_millis(60);
+
+    fn passes() -> Passes {
+        Passes {
+            quiet: QUIET,
+            every: Duration::from_millis(10),
+            give_up: Duration::from_secs(5),
+        }
+    }
+
+    /// Runs [`Passes::run`] with passes that delete `found` in turn, then nothing; returns the
+    /// total and when each pass came, from the start.
+    fn run_passes(found: &[u64]) -> (Option<u64>, Vec<Duration>) {
+        let start = Instant::now();
+        let mut times = Vec::new();
+        let total = passes()
+            .run(|| {
+                times.push(start.elapsed());
+                Ok(found.get(times.len() - 1).copied().unwrap_or(0))
+            })
+            .unwrap();
+        (total, times)
+    }
+
+    #[test]
+    fn deleting_goes_on_until_a_pass_long_after_the_last_find_finds_nothing() {
+        let (total, times) = run_passes(&[2, 0, 1, 0]);
+        assert_eq!(total, Some(3));
+        let last_find = times[2];
+        let end = *times.last().unwrap();
+        assert!(end - last_find >= QUIET, "{times:?}");
+        assert!(times.len() > 4, "quiet passes continue: {times:?}");
+    }
+
+    #[test]
+    fn a_first_pass_that_finds_nothing_is_not_the_last() {
+        // A post of the writer's last moments may be committed after the first pass.
+        let (total, times) = run_passes(&[0, 0, 1]);
+        assert_eq!(total, Some(1));
+        assert!(*times.last().unwrap() - times[2] >= QUIET, "{times:?}");
+    }
+
+    #[test]
+    fn deleting_gives_up_if_posts_keep_appearing() {
+        let quick = Passes {
+            give_up: Duration::from_millis(50),
+            ..passes()
+        };
+        assert_eq!(quick.run(|| Ok(1)).unwrap(), None);
+        assert!(quick.run(|| anyhow::bail!("psql failed")).is_err());
     }
 
     #[test]
