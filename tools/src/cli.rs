@@ -1,4 +1,56 @@
-//! Value parsers for the tools' numeric command-line options (clap's `value_parser`).
+//! The tools' command lines: parsing a tool's options, running it with the signals handled and
+//! turning the outcome into its exit status, and value parsers for the numeric options (clap's
+//! `value_parser`).
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Command};
+
+use crate::interrupt::{self, Interrupt};
+
+/// A tool's `main`: parses its options `C` (exit 2 on bad usage, as clap does), makes the
+/// signals set a flag instead of killing it, runs it, and prints its error, if any, as
+/// `TOOL: error` (`name` is `foobar-TOOL`). Exit status: what `run` returns, 128 + the signal
+/// when it failed interrupted, else 1.
+pub fn main<C: Args>(
+    name: &'static str,
+    about: &'static str,
+    run: impl FnOnce(C, &Interrupt) -> anyhow::Result<ExitCode>,
+) -> ExitCode {
+    let config = match C::from_arg_matches(&command::<C>(name, about).get_matches()) {
+        Ok(config) => config,
+        Err(error) => error.exit(),
+    };
+    let result = Interrupt::install()
+        .context("handling Ctrl-C and the termination signals")
+        .and_then(|interrupt| run(config, &interrupt));
+    result.unwrap_or_else(|error| {
+        let tool = name.strip_prefix("foobar-").unwrap_or(name);
+        eprintln!("{tool}: {error:#}");
+        interrupt::exit_code(&error)
+    })
+}
+
+/// Runs `work` on a multi-threaded tokio runtime of its own: for the async tools' `run`.
+pub fn block_on<T>(
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(work)
+}
+
+/// The command line of tool `name`: options `C`, with `--help` and `--version`.
+fn command<C: Args>(name: &'static str, about: &'static str) -> Command {
+    // `about` last: `C`'s own doc comment would replace it.
+    C::augment_args(Command::new(name).version(env!("CARGO_PKG_VERSION"))).about(about)
+}
+
+/// Parses `args` (without the program's name) as options `C`: for tests.
+pub fn try_parse<C: Args>(args: &[&str]) -> Result<C, clap::Error> {
+    let argv = std::iter::once("foobar-tool").chain(args.iter().copied());
+    C::from_arg_matches(&command::<C>("foobar-tool", "").try_get_matches_from(argv)?)
+}
 
 /// A finite number for which `accept` holds; `expected` completes "expected ...".
 fn number(text: &str, accept: impl Fn(f64) -> bool, expected: &str) -> Result<f64, String> {

@@ -2,43 +2,31 @@
 //! with the app alone and with pgbench. Needs `oha` on PATH and the app published on
 //! --direct-url (`make load` sees to both). Prints a table, writes `<out>/load.json` and
 //! `load.svg`. Deletes the posts it wrote and drops the pgbench database when it ends, also on
-//! an error or a signal. Exit codes: 0 done, 1 a run failed, 2 bad usage, 130/143 interrupted
-//! (Ctrl-C/SIGTERM; a second one exits at once, without cleaning up).
+//! an error or a signal. Exit codes: 0 done, 1 a run failed, 2 bad usage, 128 + the signal when
+//! interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), after cleaning up; a second signal more
+//! than 2 s after the first exits at once, without finishing the cleanup.
 
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use clap::Parser;
-use foobar_tools::interrupt::{self, Interrupt};
+use foobar_tools::cli;
+use foobar_tools::interrupt::Interrupt;
 use foobar_tools::load::{self, Config};
 
-#[derive(Parser)]
-#[command(
-    version,
-    about = "Load ramps and the scalability limit of www.foobar.com"
-)]
-struct Cli {
-    #[command(flatten)]
-    config: Config,
-}
-
 fn main() -> ExitCode {
-    match run(Cli::parse().config) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("load: {err:#}");
-            interrupt::exit_code(&err)
-        }
-    }
+    cli::main(
+        "foobar-load",
+        "Load ramps and the scalability limit of www.foobar.com",
+        run,
+    )
 }
 
-fn run(config: Config) -> Result<()> {
-    let interrupt = Interrupt::install().context("handling Ctrl-C and SIGTERM")?;
-    let report = load::run(config, &interrupt)?;
+fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
+    let report = load::run(config, interrupt)?;
     print!("{report}");
     let [json, svg] = report
         .write()
         .with_context(|| format!("writing the report into {}", report.out_dir().display()))?;
     println!("report: {}\n        {}", json.display(), svg.display());
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

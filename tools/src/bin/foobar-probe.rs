@@ -1,45 +1,44 @@
 //! foobar-probe: open-loop HTTP load on the site, to measure what users see during a deploy.
 //! Writes `<out>/NAME.json` and `NAME.svg` and prints a summary with a timeline. With
-//! `--writes`, once stopped (also by Ctrl-C or SIGTERM) it reads its acknowledged posts back and
+//! `--writes`, once stopped (also by Ctrl-C, SIGTERM or SIGHUP) it reads its acknowledged posts back and
 //! then deletes the posts it wrote, unless `--keep-writes`.
 //! Exit codes: 0 done, 1 an error (the audit, the deletion or the report failed), 2 bad usage,
-//! 3 `--until-new-version` and the new version never settled, 4 acknowledged writes were lost.
+//! 3 `--until-new-version` and the new version never settled, 4 acknowledged writes were lost,
+//! 128 + the signal (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP) stopped by one, after the cleanup; a
+//! second signal more than 2 s after the first exits at once, without finishing it.
 
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use clap::Parser;
-use foobar_tools::interrupt::{self, with_cleanup, Interrupt};
+use foobar_tools::cli;
+use foobar_tools::interrupt::{with_cleanup, Interrupt};
 use foobar_tools::probe::{self, Config, StopReason};
 
-#[derive(Parser)]
-#[command(
-    version,
-    about = "Open-loop HTTP prober of www.foobar.com (see `--help`)"
-)]
-struct Cli {
-    #[command(flatten)]
-    config: Config,
+fn main() -> ExitCode {
+    cli::main(
+        "foobar-probe",
+        "Open-loop HTTP prober of www.foobar.com (see `--help`)",
+        |config, interrupt| cli::block_on(run(config, interrupt)),
+    )
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let config = Cli::parse().config;
-    match run(config).await {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("probe: {err:#}");
-            interrupt::exit_code(&err)
-        }
-    }
-}
-
-async fn run(config: Config) -> Result<ExitCode> {
-    let interrupt = Interrupt::install().context("handling Ctrl-C and SIGTERM")?;
+async fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
     let until_new_version = config.until_new_version;
     // A signal ends the run like --duration does: what was measured is still reported.
     let mut report = probe::probe(config, interrupt.wait()).await?;
 
+    let writes = &report.summary.writes;
+    if report.config.writes {
+        let removing = if report.config.keep_writes {
+            String::new()
+        } else {
+            format!(", then removing the run's {} writes", writes.sent)
+        };
+        interrupt.announce(format_args!(
+            "reading back {} acknowledged writes{removing}",
+            writes.acknowledged
+        ));
+    }
     let audited = report.audit_writes().await;
     let removed = if report.config.keep_writes {
         Ok(())
@@ -53,8 +52,15 @@ async fn run(config: Config) -> Result<ExitCode> {
     println!("report: {}\n        {}", json.display(), svg.display());
     with_cleanup(audited, removed)?;
 
-    if let Some(lost @ 1..) = report.summary.writes.lost {
+    let lost = report.summary.writes.lost.filter(|&lost| lost > 0);
+    if let Some(lost) = lost {
         eprintln!("{lost} acknowledged writes did not read back");
+    }
+    // Cleaned up and reported, but cut short: say so, as foobar-spof and foobar-load do.
+    if let Some(interrupted) = interrupt.received() {
+        return Ok(ExitCode::from(interrupted.exit_code()));
+    }
+    if lost.is_some() {
         return Ok(ExitCode::from(4));
     }
     if until_new_version && report.stopped_by == StopReason::Duration {

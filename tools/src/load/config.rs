@@ -6,20 +6,20 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{above_one, positive};
+use crate::site::{default_direct_url, default_site_url};
 
 /// What to load and how hard.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct Config {
     /// Base URL of the site, through nginx (requests carry `Host: www.foobar.com`).
-    #[arg(long, env = "FOOBAR_URL", default_value = "http://127.0.0.1:8080")]
+    /// By default where Compose publishes web (HTTP_BIND and HTTP_PORT, from the environment or
+    /// .env).
+    #[arg(long, env = "FOOBAR_URL", default_value_t = default_site_url())]
     pub url: String,
 
-    /// The app itself, without nginx: the port tools/compose.load.yml publishes.
-    #[arg(
-        long,
-        env = "FOOBAR_DIRECT_URL",
-        default_value = "http://127.0.0.1:18000"
-    )]
+    /// The app itself, without nginx: where tools/compose.load.yml publishes it (APP_DIRECT_PORT,
+    /// from the environment or .env).
+    #[arg(long, env = "FOOBAR_DIRECT_URL", default_value_t = default_direct_url())]
     pub direct_url: String,
 
     /// Quick preset for CI: fewer, shorter steps (the options below still override it).
@@ -88,21 +88,11 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        config: Config,
-    }
+    use crate::cli::try_parse;
 
     fn plan(args: &[&str]) -> Plan {
-        Cli::try_parse_from([&["foobar-load"], args].concat())
-            .unwrap()
-            .config
-            .plan()
+        try_parse::<Config>(args).unwrap().plan()
     }
 
     #[test]
@@ -129,6 +119,6 @@ mod tests {
 
     #[test]
     fn rejects_a_factor_that_does_not_ramp() {
-        assert!(Cli::try_parse_from(["foobar-load", "--factor", "1"]).is_err());
+        assert!(try_parse::<Config>(&["--factor", "1"]).is_err());
     }
 }

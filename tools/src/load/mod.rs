@@ -166,9 +166,7 @@ pub fn run(config: Config, interrupt: &Interrupt) -> Result<LoadReport> {
     let marker = marker(&format!("{:x}", started_at.timestamp_millis()));
     let newest_before = stack::newest_post_id().context("reading the newest post id")?;
     let result = measure_all(config, &marker, interrupt);
-    if let Some(interrupted) = interrupt.received() {
-        eprintln!("{interrupted}: cleaning up");
-    }
+    interrupt.announce("deleting the run's posts and dropping the pgbench database");
     let cleaned = clean_up(&marker, newest_before);
     let mut report = with_cleanup(result, cleaned)?;
     report.started_at = started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -420,13 +418,7 @@ mod tests {
     }
 
     pub(super) fn report() -> LoadReport {
-        use clap::Parser;
-        #[derive(Parser)]
-        struct Cli {
-            #[command(flatten)]
-            config: Config,
-        }
-        let config = Cli::parse_from(["foobar-load"]).config;
+        let config: Config = crate::cli::try_parse(&[]).unwrap();
         let steps = vec![
             step(200.0, 200.0, 2.0, 0),
             step(400.0, 400.0, 8.0, 0),

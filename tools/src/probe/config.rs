@@ -6,12 +6,15 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{non_negative, positive};
+use crate::site::default_site_url;
 
 /// How to probe. A `clap::Args`, so other tools can flatten it into their own options.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct Config {
     /// Base URL of the site, through nginx (requests carry `Host: www.foobar.com`).
-    #[arg(long, env = "FOOBAR_URL", default_value = "http://127.0.0.1:8080")]
+    /// By default where Compose publishes web (HTTP_BIND and HTTP_PORT, from the environment or
+    /// .env).
+    #[arg(long, env = "FOOBAR_URL", default_value_t = default_site_url())]
     pub url: String,
 
     /// Requests per second, sent on schedule however slow the answers are.
@@ -82,37 +85,30 @@ fn file_name(text: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        config: Config,
-    }
-
-    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
-        Cli::try_parse_from([&["foobar-probe"], args].concat()).map(|cli| cli.config)
-    }
+    use crate::cli::try_parse;
 
     #[test]
     fn writes_are_removed_unless_kept_and_keeping_needs_writes() {
-        assert!(!parse(&["--writes"]).unwrap().keep_writes);
-        assert!(parse(&["--writes", "--keep-writes"]).unwrap().keep_writes);
-        assert!(parse(&["--keep-writes"]).is_err());
+        assert!(!try_parse::<Config>(&["--writes"]).unwrap().keep_writes);
+        assert!(
+            try_parse::<Config>(&["--writes", "--keep-writes"])
+                .unwrap()
+                .keep_writes
+        );
+        assert!(try_parse::<Config>(&["--keep-writes"]).is_err());
     }
 
     #[test]
     fn numbers_are_validated() {
         for args in [["--rate=-1"], ["--duration=0"], ["--settle-secs=-1"]] {
-            assert!(parse(&args).is_err(), "{args:?}");
+            assert!(try_parse::<Config>(&args).is_err(), "{args:?}");
         }
     }
 
     #[test]
     fn reports_from_before_keep_writes_still_read() {
-        let mut json = serde_json::to_value(parse(&[]).unwrap()).unwrap();
+        let mut json = serde_json::to_value(try_parse::<Config>(&[]).unwrap()).unwrap();
         json.as_object_mut().unwrap().remove("keep_writes");
         let config: Config = serde_json::from_value(json).unwrap();
         assert!(!config.keep_writes);
