@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cli::{non_negative, positive};
-use crate::interrupt::{with_cleanup, Interrupt};
+use crate::interrupt::{own_group, with_cleanup, Interrupt};
 use crate::probe::{self, idempotency_key, write_body, write_title, ProbeReport, Record};
+use crate::site::default_site_url;
 use crate::stack::{checked, compose_ok};
 use crate::{blocking, AsyncSite};
 
@@ -25,7 +26,9 @@ use crate::{blocking, AsyncSite};
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct Config {
     /// Base URL of the site, through nginx.
-    #[arg(long, env = "FOOBAR_URL", default_value = "http://127.0.0.1:8080")]
+    /// By default where Compose publishes web (HTTP_BIND and HTTP_PORT, from the environment or
+    /// .env).
+    #[arg(long, env = "FOOBAR_URL", default_value_t = default_site_url())]
     pub url: String,
     /// Components to kill, in order.
     #[arg(long, value_delimiter = ',', default_value = "db,app,web")]
@@ -70,16 +73,30 @@ impl Config {
 /// Longest wait for the site to answer `/api/ready` once the component is back.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Longest wait for the site to be ready after a failed or interrupted drill, before its writes
+/// are deleted: the database was just started or unpaused. The deletion is tried after it
+/// anyway (in the db container; the audit is given up).
+const CLEANUP_READY_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Runs every drill in turn; stops at the first that fails or at a signal (each having
 /// undone its fault and deleted its writes by then).
 pub async fn run(config: &Config, interrupt: &Interrupt) -> Result<SpofReport> {
     let site = AsyncSite::new(&config.url, Duration::from_secs(5))?;
     let mut drills = Vec::new();
     for (service, fault, away_secs) in config.drills() {
-        let name = format!("spof-{service}-{}", fault.as_str());
-        let result = drill(config, &site, &name, &service, fault, away_secs, interrupt)
+        let drill = Drill {
+            name: format!("spof-{service}-{}", fault.as_str()),
+            config,
+            site: &site,
+            interrupt,
+            service,
+            fault,
+            away_secs,
+        };
+        let result = drill
+            .run()
             .await
-            .with_context(|| format!("drill {name}"))?;
+            .with_context(|| format!("drill {}", drill.name))?;
         drills.push(result);
     }
     Ok(SpofReport {
@@ -89,130 +106,193 @@ pub async fn run(config: &Config, interrupt: &Interrupt) -> Result<SpofReport> {
     })
 }
 
+/// One drill: which component, what is done to it for how long, and what the drill runs with.
+struct Drill<'a> {
+    /// `spof-SERVICE-FAULT`: the name of its probe's report.
+    name: String,
+    config: &'a Config,
+    site: &'a AsyncSite,
+    interrupt: &'a Interrupt,
+    service: String,
+    fault: Fault,
+    away_secs: f64,
+}
+
 /// When the fault came and went, on the probe's clock.
 struct Window {
     fault_at_ms: f64,
     back_at_ms: f64,
 }
 
-async fn drill(
-    config: &Config,
-    site: &AsyncSite,
-    name: &str,
-    service: &str,
-    fault: Fault,
-    away_secs: f64,
-    interrupt: &Interrupt,
-) -> Result<DrillResult> {
-    let newest_before = newest_post_id(site).await?;
-    let probe_config = probe::Config {
-        url: config.url.clone(),
-        rate: config.rate,
-        // Longer than any answer the stack should give, so slow answers are measured, not cut.
-        deadline_ms: 5000,
-        writes: true,
-        keep_writes: false,
-        duration_secs: 600.0,
-        until_new_version: false,
-        settle_secs: 0.0,
-        min_requests: 0,
-        stop_file: None,
-        name: name.to_owned(),
-        out: config.out.clone(),
-        quiet: true,
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let clock = Instant::now();
-    let probe = tokio::spawn(probe::probe(probe_config, async {
-        stopped.await.ok();
-    }));
-    let window = fault_window(
-        config, site, name, service, fault, away_secs, clock, interrupt,
-    )
-    .await;
-    // Gone already only if the probe failed, which its result says.
-    let _ = stop.send(());
-    let mut report = probe.await.context("the probe task")??;
+impl Drill<'_> {
+    async fn run(&self) -> Result<DrillResult> {
+        let newest_before = newest_post_id(self.site).await?;
+        let probe_config = probe::Config {
+            url: self.config.url.clone(),
+            rate: self.config.rate,
+            // Longer than any answer the stack should give, so slow answers are measured, not cut.
+            deadline_ms: 5000,
+            writes: true,
+            keep_writes: false,
+            duration_secs: 600.0,
+            until_new_version: false,
+            settle_secs: 0.0,
+            min_requests: 0,
+            stop_file: None,
+            name: self.name.clone(),
+            out: self.config.out.clone(),
+            quiet: true,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let clock = Instant::now();
+        let probe = tokio::spawn(probe::probe(probe_config, async {
+            stopped.await.ok();
+        }));
+        let (window, back) = self.fault_window(clock).await;
+        // Gone already only if the probe failed, which its result says.
+        let _ = stop.send(());
+        let mut report = probe.await.context("the probe task")??;
 
-    let audited = match window {
-        Ok(window) => audit_writes(site, &report, newest_before)
-            .await
-            .map(|writes| (window, writes)),
-        Err(err) => Err(err),
-    };
-    if let Ok((_, writes)) = &audited {
-        report.summary.writes.lost = Some(writes.lost);
-    }
-    // After a failed or interrupted drill the database may still be starting.
-    site.wait_for_ok("/api/ready", READY_TIMEOUT).await;
-    let removed = report.remove_writes().await;
-    let written = report
-        .write()
-        .with_context(|| {
-            format!(
-                "writing the drill's report into {}",
-                report.out_dir().display()
-            )
+        let completed = window.is_ok();
+        let audited = match window {
+            Ok(window) => audit_writes(self.site, &report, newest_before)
+                .await
+                .map(|writes| (window, writes)),
+            Err(err) => Err(err),
+        };
+        if let Ok((_, writes)) = &audited {
+            report.summary.writes.lost = Some(writes.lost);
+        }
+        let removed = self.remove_writes(&mut report, completed, back).await;
+        let written = report
+            .write()
+            .with_context(|| {
+                format!(
+                    "writing the drill's report into {}",
+                    report.out_dir().display()
+                )
+            })
+            .map(drop);
+        let (window, writes) = with_cleanup(audited, removed.and(written))?;
+        Ok(DrillResult {
+            name: self.name.clone(),
+            service: self.service.clone(),
+            fault: self.fault,
+            fault_at_ms: window.fault_at_ms,
+            back_at_ms: window.back_at_ms,
+            outage: assess(&report.records, window.fault_at_ms, window.back_at_ms),
+            writes,
         })
-        .map(drop);
-    let (window, writes) = with_cleanup(audited, removed.and(written))?;
-    Ok(DrillResult {
-        name: name.to_owned(),
-        service: service.to_owned(),
-        fault,
-        fault_at_ms: window.fault_at_ms,
-        back_at_ms: window.back_at_ms,
-        outage: assess(&report.records, window.fault_at_ms, window.back_at_ms),
-        writes,
-    })
-}
+    }
 
-/// Settle, fault, away, back, ready, settle. Once applied, the fault is undone whatever happens
-/// next (a signal, an error).
-#[allow(clippy::too_many_arguments)]
-async fn fault_window(
-    config: &Config,
-    site: &AsyncSite,
-    name: &str,
-    service: &str,
-    fault: Fault,
-    away_secs: f64,
-    clock: Instant,
-    interrupt: &Interrupt,
-) -> Result<Window> {
-    let at = || clock.elapsed().as_secs_f64() * 1000.0;
-    let settle = Duration::from_secs_f64(config.settle_secs);
-    interrupt.sleep(settle).await?;
-    let fault_at_ms = at();
-    let svc = service.to_owned();
-    blocking(move || fault.apply(&svc, false)).await?;
-    eprintln!(
-        "[{name}] {} {service} at {:.2} s",
-        fault.as_str(),
-        fault_at_ms / 1000.0
-    );
-    let away = interrupt.sleep(Duration::from_secs_f64(away_secs)).await;
-    let back_at_ms = at();
-    let svc = service.to_owned();
-    blocking(move || fault.apply(&svc, true))
-        .await
-        .with_context(|| format!("bringing {service} back: run `docker compose start {service}` / `docker compose unpause {service}`"))?;
-    away?;
-    eprintln!("[{name}] {service} back at {:.2} s", back_at_ms / 1000.0);
-    let ready = tokio::select! {
-        ready = site.wait_for_ok("/api/ready", READY_TIMEOUT) => ready,
-        () = interrupt.wait() => false,
-    };
-    interrupt.check()?;
-    eprintln!(
-        "[{name}] site ready again: {ready} at {:.2} s",
-        at() / 1000.0
-    );
-    interrupt.sleep(settle).await?;
-    Ok(Window {
-        fault_at_ms,
-        back_at_ms,
-    })
+    /// Settle, fault, away, back, ready, settle. Once (possibly) applied, the fault is undone
+    /// whatever happens next: a signal, an error, the fault's own command failing part way.
+    /// Also returns whether the component is back (false only if undoing the fault failed).
+    async fn fault_window(&self, clock: Instant) -> (Result<Window>, bool) {
+        let at = || clock.elapsed().as_secs_f64() * 1000.0;
+        let settle = Duration::from_secs_f64(self.config.settle_secs);
+        if let Err(interrupted) = self.interrupt.sleep(settle).await {
+            return (Err(interrupted.into()), true);
+        }
+        let fault_at_ms = at();
+        let away = self.take_away(fault_at_ms).await;
+        let back_at_ms = at();
+        let (service, verb) = (&self.service, self.fault.verb(true));
+        if away.is_err() {
+            self.interrupt.announce(format_args!(
+                "bringing {service} back (docker {verb}), then deleting the drill's writes"
+            ));
+        }
+        let undone = self.apply(true).await.with_context(|| {
+            format!("bringing {service} back: run `docker compose {verb} {service}`")
+        });
+        let back = undone.is_ok();
+        let window = match with_cleanup(away, undone) {
+            Ok(()) => self.recover(at).await.map(|()| Window {
+                fault_at_ms,
+                back_at_ms,
+            }),
+            Err(err) => Err(err),
+        };
+        (window, back)
+    }
+
+    /// Applies the fault, and leaves it for `away_secs` unless a signal comes.
+    async fn take_away(&self, fault_at_ms: f64) -> Result<()> {
+        self.apply(false).await?;
+        eprintln!(
+            "[{}] {} {} at {:.2} s",
+            self.name,
+            self.fault.as_str(),
+            self.service,
+            fault_at_ms / 1000.0
+        );
+        self.interrupt
+            .sleep(Duration::from_secs_f64(self.away_secs))
+            .await?;
+        Ok(())
+    }
+
+    /// Applies the fault to the service, or undoes it.
+    async fn apply(&self, undo: bool) -> Result<()> {
+        let (fault, service) = (self.fault, self.service.clone());
+        blocking(move || fault.apply(&service, undo)).await
+    }
+
+    /// The component is back: waits for the site to be ready, then settles.
+    async fn recover(&self, at: impl Fn() -> f64) -> Result<()> {
+        let name = &self.name;
+        eprintln!("[{name}] {} back at {:.2} s", self.service, at() / 1000.0);
+        let ready = tokio::select! {
+            ready = self.site.wait_for_ok("/api/ready", READY_TIMEOUT) => ready,
+            () = self.interrupt.wait() => false,
+        };
+        self.interrupt.check()?;
+        eprintln!(
+            "[{name}] site ready again: {ready} at {:.2} s",
+            at() / 1000.0
+        );
+        self.interrupt
+            .sleep(Duration::from_secs_f64(self.config.settle_secs))
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the probe's writes. After a drill that did not complete (failed, interrupted),
+    /// first waits up to [`CLEANUP_READY_TIMEOUT`] for the site to be ready: the database may
+    /// still be starting. Not at all if the database is not back: the writes then stay.
+    async fn remove_writes(
+        &self,
+        report: &mut ProbeReport,
+        completed: bool,
+        back: bool,
+    ) -> Result<()> {
+        if !completed {
+            let name = &self.name;
+            self.interrupt.announce("deleting the drill's writes");
+            if !back && self.service == "db" {
+                bail!(
+                    "the drill's writes stay in the guestbook, the database not being back: their \
+                     idempotency keys start with {}",
+                    probe::idempotency_key_prefix(&report.run_id)
+                );
+            }
+            eprintln!(
+                "[{name}] waiting up to {} s for {}/api/ready before deleting the drill's writes \
+                 (the database may still be starting)",
+                CLEANUP_READY_TIMEOUT.as_secs(),
+                self.site.base()
+            );
+            if !self
+                .site
+                .wait_for_ok("/api/ready", CLEANUP_READY_TIMEOUT)
+                .await
+            {
+                eprintln!("[{name}] the site is not ready: deleting the writes all the same");
+            }
+        }
+        report.remove_writes().await
+    }
 }
 
 /// How a component is taken away.
@@ -252,7 +332,7 @@ impl Fault {
             "no container of service {service}: is the stack up?"
         );
         let verb = self.verb(undo);
-        let output = Command::new("docker")
+        let output = own_group(&mut Command::new("docker"))
             .arg(verb)
             .args(&ids)
             .output()
@@ -508,18 +588,8 @@ impl fmt::Display for SpofReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::try_parse;
     use crate::probe::{ErrorKind, Kind};
-
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        config: Config,
-    }
-
-    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
-        use clap::Parser;
-        Cli::try_parse_from([&["foobar-spof"], args].concat()).map(|cli| cli.config)
-    }
 
     #[test]
     fn durations_and_rate_are_validated_as_usage_errors() {
@@ -531,7 +601,7 @@ mod tests {
             ["--settle-secs=-0.5"],
             ["--rate=NaN"],
         ] {
-            let error = parse(&args)
+            let error = try_parse::<Config>(&args)
                 .err()
                 .unwrap_or_else(|| panic!("{args:?} accepted"));
             assert_eq!(
@@ -546,7 +616,7 @@ mod tests {
     #[test]
     fn drills_kill_each_service_then_pause_the_database_unless_zero() {
         let plan = |args: &[&str]| {
-            parse(args)
+            try_parse::<Config>(args)
                 .unwrap()
                 .drills()
                 .into_iter()
