@@ -43,7 +43,7 @@ fn parse_text(
     multiline: bool,
 ) -> Result<String, DomainError> {
     let text = raw.trim();
-    if text.is_empty() {
+    if text.chars().all(is_invisible) {
         return Err(DomainError::new(field, "must not be empty"));
     }
     let chars = text.chars().count();
@@ -63,6 +63,34 @@ fn parse_text(
     Ok(text.to_owned())
 }
 
+/// Whether `c` shows nothing by itself: Unicode whitespace (what `trim` removes) or a
+/// Default_Ignorable_Code_Point (Unicode's DerivedCoreProperties: zero-width space and joiners,
+/// word joiner, BOM, soft hyphen, bidi marks, variation selectors, Hangul fillers, tags...).
+/// A text of only these looks empty, so it is refused as empty.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
 /// The id of a stored post: positive, as the database's sequence hands them out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PostId(i64);
@@ -76,6 +104,14 @@ impl PostId {
             ));
         }
         Ok(PostId(raw))
+    }
+
+    /// An id as a client writes it (a query value): anything but a whole number from 1 to
+    /// `i64::MAX` is refused, overflow included.
+    pub fn parse_text(raw: &str) -> Result<Self, DomainError> {
+        raw.parse::<i64>()
+            .map_err(|_| DomainError::new(Field::PostId, "must be a positive post id"))
+            .and_then(Self::parse)
     }
 
     pub fn get(self) -> i64 {
@@ -140,6 +176,30 @@ mod tests {
     }
 
     #[test]
+    fn text_of_only_invisible_characters_is_empty() {
+        for invisible in [
+            "\u{200B}",
+            "\u{200C}\u{200D}",
+            " \u{2060} ",
+            "\u{FEFF}",
+            "\u{00AD}\u{00AD}",
+            "\u{3000}\u{00A0}\u{2003}",
+            "\u{E0041}",
+        ] {
+            let err = Author::parse(invisible).unwrap_err();
+            assert_eq!(err.to_string(), "author must not be empty", "{invisible:?}");
+            assert_eq!(rejected_field(Title::parse(invisible)), Field::Title);
+            assert_eq!(rejected_field(Body::parse(invisible)), Field::Body);
+        }
+    }
+
+    #[test]
+    fn invisible_characters_beside_visible_ones_are_kept() {
+        assert_eq!(Author::parse("A\u{200D}n").unwrap().as_str(), "A\u{200D}n");
+        assert!(Title::parse("\u{FEFF}x").is_ok());
+    }
+
+    #[test]
     fn control_characters_are_rejected() {
         assert_eq!(rejected_field(Author::parse("a\u{7}b")), Field::Author);
         assert_eq!(rejected_field(Title::parse("t\nx")), Field::Title);
@@ -152,5 +212,9 @@ mod tests {
         assert_eq!(PostId::parse(1).unwrap().get(), 1);
         assert_eq!(rejected_field(PostId::parse(0)), Field::PostId);
         assert_eq!(rejected_field(PostId::parse(-7)), Field::PostId);
+        assert_eq!(PostId::parse_text("42").unwrap().get(), 42);
+        for bad in ["0", "-1", "abc", "", "9223372036854775808"] {
+            assert_eq!(rejected_field(PostId::parse_text(bad)), Field::PostId);
+        }
     }
 }
