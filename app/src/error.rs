@@ -1,6 +1,8 @@
 //! The one error type handlers return. Client errors explain themselves; server errors
 //! stay opaque in the body and are logged with the request id by `middleware::request_id`.
 
+use std::borrow::Cow;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -10,6 +12,10 @@ use crate::domain::{DomainError, Field};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The `field` of a 422 about the request body as a whole (JSONPath's name for the root),
+/// e.g. a JSON array where an object is expected.
+pub const ROOT_FIELD: &str = "$";
+
 /// Seconds a client should wait before retrying a 503.
 pub const RETRY_AFTER_SECS: u32 = 5;
 
@@ -18,10 +24,11 @@ pub enum AppError {
     /// Unparseable request (malformed JSON, bad query string).
     #[error("{0}")]
     BadRequest(String),
-    /// Well-formed request whose content breaks a rule; `field` names the culprit.
+    /// Well-formed request whose content breaks a rule; `field` names the culprit (a body or
+    /// query field, a client's unknown key, or [`ROOT_FIELD`] for the body as a whole).
     #[error("{message}")]
     Validation {
-        field: Option<&'static str>,
+        field: Cow<'static, str>,
         message: String,
     },
     #[error("request body must be JSON (Content-Type: application/json)")]
@@ -30,8 +37,10 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     NotFound(String),
-    #[error("method not allowed")]
-    MethodNotAllowed,
+    /// `allow` lists what the resource supports, e.g. `GET, HEAD`; it is also sent as the
+    /// `Allow` header, which RFC 9110 requires on a 405.
+    #[error("method not allowed here; allowed: {allow}")]
+    MethodNotAllowed { allow: String },
     #[error("{0}")]
     Conflict(String),
     #[error("database unavailable: {0}")]
@@ -50,9 +59,10 @@ pub struct ErrorBody {
     pub error: &'static str,
     /// Human-readable explanation.
     pub message: String,
-    /// The input field at fault, for validation errors.
+    /// The input field at fault; always present on a 422, absent otherwise. `$` means the
+    /// request body as a whole.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<&'static str>,
+    pub field: Option<Cow<'static, str>>,
 }
 
 impl AppError {
@@ -67,7 +77,7 @@ impl AppError {
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::NotFound(_) => "not_found",
-            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::MethodNotAllowed { .. } => "method_not_allowed",
             AppError::Conflict(_) => "conflict",
             AppError::DatabaseUnavailable(_) | AppError::ConnectionLost(_) => {
                 "database_unavailable"
@@ -85,7 +95,7 @@ impl ResponseError for AppError {
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::DatabaseUnavailable(_) | AppError::ConnectionLost(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -105,12 +115,15 @@ impl ResponseError for AppError {
             other => other.to_string(),
         };
         let field = match self {
-            AppError::Validation { field, .. } => *field,
+            AppError::Validation { field, .. } => Some(field.clone()),
             _ => None,
         };
         let mut response = HttpResponse::build(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+        }
+        if let AppError::MethodNotAllowed { allow } = self {
+            response.insert_header((header::ALLOW, allow.as_str()));
         }
         response.json(ErrorBody {
             error: self.code(),
@@ -130,7 +143,7 @@ impl From<DomainError> for AppError {
             Field::PostId => AppError::NotFound(err.to_string()),
             Field::Author | Field::Title | Field::Body | Field::Limit | Field::Before => {
                 AppError::Validation {
-                    field: Some(err.field.name()),
+                    field: Cow::Borrowed(err.field.name()),
                     message: err.to_string(),
                 }
             }
@@ -172,11 +185,27 @@ mod tests {
             assert_eq!(err.status_code().as_u16(), status, "{field:?}");
             assert_eq!(err.to_string(), format!("{} is wrong", field.name()));
             let reported = match err {
-                AppError::Validation { field, .. } => field,
+                AppError::Validation { field, .. } => Some(field),
                 _ => None,
             };
-            assert_eq!(reported, named, "{field:?}");
+            assert_eq!(reported.as_deref(), named, "{field:?}");
         }
+    }
+
+    #[test]
+    fn method_not_allowed_lists_the_allowed_methods_in_allow() {
+        let err = AppError::MethodNotAllowed {
+            allow: "GET, HEAD".to_owned(),
+        };
+
+        let response = err.error_response();
+
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers().get(header::ALLOW).unwrap(), "GET, HEAD");
+        assert_eq!(
+            err.to_string(),
+            "method not allowed here; allowed: GET, HEAD"
+        );
     }
 
     #[test]

@@ -11,16 +11,24 @@ pub struct Page {
 }
 
 impl Page {
-    pub fn parse(limit: Option<i64>, before: Option<i64>) -> Result<Self, DomainError> {
-        let limit = limit.unwrap_or(PAGE_DEFAULT);
-        if !(1..=PAGE_MAX).contains(&limit) {
-            return Err(DomainError::new(
-                Field::Limit,
-                format!("must be between 1 and {PAGE_MAX}"),
-            ));
-        }
+    /// Takes the query string's text, so that a non-number breaks the same rule as a number out
+    /// of range (`limit=abc`, `limit=99999999999999999999` and `limit=0` alike).
+    pub fn parse(limit: Option<&str>, before: Option<&str>) -> Result<Self, DomainError> {
+        let limit = match limit {
+            None => PAGE_DEFAULT,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|limit| (1..=PAGE_MAX).contains(limit))
+                .ok_or_else(|| {
+                    DomainError::new(
+                        Field::Limit,
+                        format!("must be a whole number from 1 to {PAGE_MAX}"),
+                    )
+                })?,
+        };
         let before = before
-            .map(PostId::parse)
+            .map(PostId::parse_text)
             .transpose()
             // Same rule as an id, but the client sent it as `before`.
             .map_err(|err| DomainError::new(Field::Before, err.reason))?;
@@ -49,12 +57,20 @@ mod tests {
 
     #[test]
     fn page_bounds_are_enforced_by_field() {
-        assert!(Page::parse(Some(100), Some(1)).is_ok());
+        assert!(Page::parse(Some("100"), Some("1")).is_ok());
+        assert!(Page::parse(Some("1"), Some("9223372036854775807")).is_ok());
         for (limit, before, field) in [
-            (Some(0), None, Field::Limit),
-            (Some(101), None, Field::Limit),
-            (Some(-1), None, Field::Limit),
-            (None, Some(0), Field::Before),
+            (Some("0"), None, Field::Limit),
+            (Some("101"), None, Field::Limit),
+            (Some("-1"), None, Field::Limit),
+            (Some("abc"), None, Field::Limit),
+            (Some("1.5"), None, Field::Limit),
+            (Some(""), None, Field::Limit),
+            (Some("99999999999999999999"), None, Field::Limit),
+            (None, Some("0"), Field::Before),
+            (None, Some("-1"), Field::Before),
+            (None, Some("x"), Field::Before),
+            (None, Some("9223372036854775808"), Field::Before),
         ] {
             let err = Page::parse(limit, before).unwrap_err();
             assert_eq!(err.field, field, "{limit:?}/{before:?}");
@@ -63,7 +79,7 @@ mod tests {
 
     #[test]
     fn bad_cursor_is_explained_as_before() {
-        let err = Page::parse(None, Some(-3)).unwrap_err();
+        let err = Page::parse(None, Some("-3")).unwrap_err();
         assert_eq!(err.to_string(), "before must be a positive post id");
     }
 }

@@ -1,3 +1,4 @@
+use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
@@ -8,9 +9,18 @@ use crate::db::Db;
 use crate::error::{AppError, ErrorBody};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/ready", web::get().to(ready))
-        .route("/version", web::get().to(version));
+    cfg.service(super::resource(
+        "/health",
+        vec![(Method::GET, web::to(health))],
+    ))
+    .service(super::resource(
+        "/ready",
+        vec![(Method::GET, web::to(ready))],
+    ))
+    .service(super::resource(
+        "/version",
+        vec![(Method::GET, web::to(version))],
+    ));
 }
 
 /// Facts about the running process, fixed at start-up.

@@ -1,3 +1,4 @@
+use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 use utoipa::OpenApi;
 
@@ -20,15 +21,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let document = ApiDoc::openapi()
         .to_json()
         .expect("the OpenAPI document serializes");
-    cfg.route(
-        "/openapi.json",
-        web::get().to(move || {
-            let document = document.clone();
-            async move {
-                HttpResponse::Ok()
-                    .content_type("application/json")
-                    .body(document)
-            }
-        }),
-    );
+    let serve = web::to(move || {
+        let document = document.clone();
+        async move {
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .body(document)
+        }
+    });
+    cfg.service(super::resource("/openapi.json", vec![(Method::GET, serve)]));
 }

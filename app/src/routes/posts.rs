@@ -1,38 +1,46 @@
 //! `/api/posts`: the request and response shapes of posts, and their handlers.
 
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::posts::{self, PostRow};
 use crate::db::Db;
 use crate::domain::{Author, Body, DomainError, IdempotencyKey, NewPost, Page, PostId, Title};
-use crate::error::{AppError, ErrorBody};
+use crate::error::{AppError, ErrorBody, ROOT_FIELD};
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
+/// Longest unknown key a 422 echoes as its `field`; the rest is cut off.
+const ECHOED_KEY_CHARS: usize = 64;
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/posts")
-            .route(web::get().to(list_posts))
-            .route(web::post().to(create_post))
-            .default_service(web::to(super::method_not_allowed)),
-    )
-    .service(
-        web::resource("/posts/{id}")
-            .route(web::get().to(get_post))
-            .default_service(web::to(super::method_not_allowed)),
-    );
+    cfg.service(super::resource(
+        "/posts",
+        vec![
+            (Method::GET, web::to(list_posts)),
+            (Method::POST, web::to(create_post)),
+        ],
+    ))
+    .service(super::resource(
+        "/posts/{id}",
+        vec![(Method::GET, web::to(get_post))],
+    ));
 }
 
 /// A stored post, as the API returns it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Post {
+    #[schema(minimum = 1)]
     pub id: i64,
+    #[schema(min_length = 1, max_length = 50)]
     pub author: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
+    #[schema(min_length = 1, max_length = 10000)]
     pub body: String,
     pub created_at: DateTime<Utc>,
 }
@@ -49,19 +57,95 @@ impl From<PostRow> for Post {
     }
 }
 
-/// What a client sends to create a post, before any checks.
-#[derive(Debug, Deserialize, ToSchema)]
+/// What a client sends to create a post, before any checks: a JSON object with exactly these
+/// three strings. Lengths count characters (code points) after trimming whitespace; a field
+/// with no visible character (only whitespace, zero-width or other default-ignorable
+/// characters) counts as empty. The schema's lengths and patterns hold for the untrimmed text,
+/// so text that keeps to them is refused only when it has no visible character.
+// Read from a `serde_json::Value` by `from_json`, not derived: serde would take a JSON array
+// for a struct, and its type errors name no field. The serde attribute only tells utoipa
+// (`additionalProperties: false`).
+#[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostInput {
-    /// 1–50 characters after trimming, no control characters.
+    /// 1–50 characters, on one line: no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub author: String,
-    /// 1–200 characters after trimming, no control characters.
+    /// 1–200 characters, on one line: no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub title: String,
-    /// 1–10 000 characters after trimming; line breaks and tabs allowed.
+    /// 1–10 000 characters; line breaks and tabs are the only control characters allowed.
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub body: String,
 }
 
+fn invalid(field: impl Into<std::borrow::Cow<'static, str>>, message: String) -> AppError {
+    AppError::Validation {
+        field: field.into(),
+        message,
+    }
+}
+
+/// "an array", "a number", ...: what a client sent where something else was expected.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 impl PostInput {
+    /// The three fields of a JSON body; a 422 names the first field at fault: a missing or
+    /// non-string field, then an unknown key, or `$` when the body is not an object at all.
+    fn from_json(json: Value) -> Result<Self, AppError> {
+        let Value::Object(mut object) = json else {
+            return Err(invalid(
+                ROOT_FIELD,
+                format!(
+                    "the request body must be a JSON object, not {}",
+                    json_kind(&json)
+                ),
+            ));
+        };
+        let mut take = |name: &'static str| match object.remove(name) {
+            Some(Value::String(text)) => Ok(text),
+            Some(other) => Err(invalid(
+                name,
+                format!("{name} must be a string, not {}", json_kind(&other)),
+            )),
+            None => Err(invalid(name, format!("{name} is missing"))),
+        };
+        let input = PostInput {
+            author: take("author")?,
+            title: take("title")?,
+            body: take("body")?,
+        };
+        if let Some(unknown) = object.keys().next() {
+            let echoed: String = unknown.chars().take(ECHOED_KEY_CHARS).collect();
+            return Err(invalid(
+                echoed,
+                "unknown field: a post has only author, title and body".to_owned(),
+            ));
+        }
+        Ok(input)
+    }
+
     fn parse(self, idempotency_key: Option<IdempotencyKey>) -> Result<NewPost, DomainError> {
         Ok(NewPost {
             author: Author::parse(&self.author)?,
@@ -72,18 +156,23 @@ impl PostInput {
     }
 }
 
+/// Taken as text and parsed by [`Page::parse`], so that `limit=abc` or a number past i64 is a
+/// 422 naming the field, like any other out-of-range value, not the query parser's 400.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListParams {
-    /// Page size, 1–100 (default 20).
-    limit: Option<i64>,
+    /// Page size.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, default = 20)]
+    limit: Option<String>,
     /// Only posts with an id below this one (the previous page's `next_before`).
-    before: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1)]
+    before: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct PostList {
     pub posts: Vec<Post>,
     /// Pass as `before` to get the next (older) page; null on the last page.
+    #[schema(minimum = 1)]
     pub next_before: Option<i64>,
 }
 
@@ -91,28 +180,30 @@ pub struct PostList {
 /// attempt created (`Idempotent-Replayed: true`) instead of a duplicate.
 #[utoipa::path(post, path = "/api/posts", tag = "posts", request_body = PostInput,
     params(("Idempotency-Key" = Option<String>, Header,
+        min_length = 1, max_length = 100, pattern = "^[!-~]+$",
         description = "1–100 visible ASCII characters; makes the write safe to retry")),
     responses(
         (status = 201, description = "Created", body = Post,
             headers(("Location" = String, description = "URL of the new post"))),
         (status = 400, description = "Malformed JSON or Idempotency-Key", body = ErrorBody),
         (status = 409, description = "Idempotency-Key already used for another post", body = ErrorBody),
-        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 413, description = "Body over 128 KiB (131 072 bytes)", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "A field breaks a rule", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule, or the body is not a JSON object \
+            (`field` names the field, or is `$` for the body as a whole)", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ))]
 pub async fn create_post(
     db: web::Data<Db>,
     req: HttpRequest,
-    input: web::Json<PostInput>,
+    input: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let key = req
         .headers()
         .get(IDEMPOTENCY_KEY)
         .map(|value| IdempotencyKey::parse(value.as_bytes()))
         .transpose()?;
-    let new_post = input.into_inner().parse(key)?;
+    let new_post = PostInput::from_json(input.into_inner())?.parse(key)?;
     // The outer result is the database's; the inner one what the rows mean for this request.
     let (created, replayed) = db
         .run(move |conn| {
@@ -148,15 +239,15 @@ pub async fn create_post(
 #[utoipa::path(get, path = "/api/posts", tag = "posts", params(ListParams),
     responses(
         (status = 200, description = "One page of posts", body = PostList),
-        (status = 400, description = "Unparseable query string", body = ErrorBody),
-        (status = 422, description = "limit or before out of range", body = ErrorBody),
+        (status = 400, description = "Unparseable query string (e.g. a repeated parameter)", body = ErrorBody),
+        (status = 422, description = "limit or before not a number in range", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ))]
 pub async fn list_posts(
     db: web::Data<Db>,
     params: web::Query<ListParams>,
 ) -> Result<web::Json<PostList>, AppError> {
-    let page = Page::parse(params.limit, params.before)?;
+    let page = Page::parse(params.limit.as_deref(), params.before.as_deref())?;
     let (rows, next_before) = db.run(move |conn| posts::list(conn, page)).await?;
     Ok(web::Json(PostList {
         posts: rows.into_iter().map(Post::from).collect(),
@@ -166,10 +257,11 @@ pub async fn list_posts(
 
 /// Read one post.
 #[utoipa::path(get, path = "/api/posts/{id}", tag = "posts",
-    params(("id" = i64, Path, description = "Post id")),
+    params(("id" = i64, Path, minimum = 1,
+        description = "Post id. One that is not a whole number from 1 to 2^63-1 cannot exist: 404")),
     responses(
         (status = 200, description = "The post", body = Post),
-        (status = 404, description = "No such post", body = ErrorBody),
+        (status = 404, description = "No such post, or an id that cannot exist", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ))]
 pub async fn get_post(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<Post>, AppError> {

@@ -6,5 +6,6 @@
 mod database_outage;
 mod helpers;
 mod idempotency;
+mod methods;
 mod operations;
 mod posts;

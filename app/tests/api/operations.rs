@@ -1,4 +1,5 @@
-use serde_json::Value;
+use foobar_app::domain::{Author, Body, IdempotencyKey, Title, PAGE_DEFAULT, PAGE_MAX};
+use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, TestApp};
 
@@ -100,4 +101,62 @@ async fn openapi_document_describes_every_route() {
         assert!(paths.contains_key(path), "missing {path}");
     }
     assert!(doc["paths"]["/api/posts"]["post"]["responses"]["422"].is_object());
+}
+
+/// The parameter `name` of the operation at `path` and `method`.
+fn parameter<'a>(doc: &'a Value, path: &str, method: &str, name: &str) -> &'a Value {
+    doc["paths"][path][method]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{method} {path} documents {name}"))
+}
+
+#[tokio::test]
+async fn openapi_states_every_bound_the_api_enforces() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+
+    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+
+    let input = &doc["components"]["schemas"]["PostInput"];
+    for (field, max) in [
+        ("author", Author::MAX_CHARS),
+        ("title", Title::MAX_CHARS),
+        ("body", Body::MAX_CHARS),
+    ] {
+        let schema = &input["properties"][field];
+        assert_eq!(schema["minLength"], 1, "{field}");
+        assert_eq!(schema["maxLength"], max, "{field}");
+        assert!(schema["pattern"].is_string(), "{field}: control characters");
+    }
+    assert_eq!(input["required"], json!(["author", "title", "body"]));
+    assert_eq!(input["additionalProperties"], false);
+
+    let limit = &parameter(&doc, "/api/posts", "get", "limit")["schema"];
+    assert_eq!(
+        (&limit["minimum"], &limit["maximum"], &limit["default"]),
+        (&json!(1), &json!(PAGE_MAX), &json!(PAGE_DEFAULT))
+    );
+    let before = &parameter(&doc, "/api/posts", "get", "before")["schema"];
+    assert_eq!(
+        (&before["minimum"], &before["format"]),
+        (&json!(1), &json!("int64"))
+    );
+    let id = &parameter(&doc, "/api/posts/{id}", "get", "id")["schema"];
+    assert_eq!(
+        (&id["minimum"], &id["format"]),
+        (&json!(1), &json!("int64"))
+    );
+
+    let key = &parameter(&doc, "/api/posts", "post", "Idempotency-Key")["schema"];
+    assert_eq!(key["minLength"], 1);
+    assert_eq!(key["maxLength"], IdempotencyKey::MAX_LEN);
+    assert_eq!(key["pattern"], "^[!-~]+$", "visible ASCII");
+
+    let post = &doc["components"]["schemas"]["Post"]["properties"];
+    assert_eq!(post["created_at"]["format"], "date-time");
+    assert_eq!(post["id"]["minimum"], 1);
 }

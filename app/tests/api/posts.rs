@@ -1,5 +1,7 @@
 use serde_json::{json, Value};
 
+use foobar_app::domain::{Author, Body, Title};
+
 use crate::helpers::{assert_error, TestApp};
 
 #[tokio::test]
@@ -47,6 +49,16 @@ async fn non_numeric_post_id_is_404_json() {
 }
 
 #[tokio::test]
+async fn ids_that_cannot_exist_are_404_json() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    for id in ["0", "-1", "9223372036854775808", "1.5", "1e3"] {
+        assert_error(app.get(&format!("/api/posts/{id}")).await, 404, "not_found").await;
+    }
+}
+
+#[tokio::test]
 async fn invalid_fields_are_422_naming_the_field() {
     let Some(app) = TestApp::spawn().await else {
         return;
@@ -81,23 +93,91 @@ async fn invalid_fields_are_422_naming_the_field() {
 }
 
 #[tokio::test]
-async fn missing_unknown_or_mistyped_fields_are_422() {
+async fn missing_unknown_or_mistyped_fields_are_422_naming_the_field() {
     let Some(app) = TestApp::spawn().await else {
         return;
     };
-    for input in [
-        json!({"author": "a", "title": "t"}),
-        json!({"author": "a", "title": "t", "body": "b", "admin": true}),
-        json!({"author": 1, "title": "t", "body": "b"}),
-        json!([1, 2]),
+    for (input, field) in [
+        (json!({"author": "a", "title": "t"}), "body"),
+        (json!({"author": "a", "body": "b"}), "title"),
+        (
+            json!({"author": "a", "title": "t", "body": "b", "admin": true}),
+            "admin",
+        ),
+        (json!({"author": 1, "title": "t", "body": "b"}), "author"),
+        (json!({"author": "a", "title": null, "body": "b"}), "title"),
+        (json!({"author": "a", "title": "t", "body": ["b"]}), "body"),
     ] {
-        assert_error(
+        let body = assert_error(
             app.post_json("/api/posts", &input).await,
             422,
             "validation_failed",
         )
         .await;
+
+        assert_eq!(body["field"], field, "{input}");
     }
+}
+
+#[tokio::test]
+async fn a_post_is_created_only_from_a_json_object() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    for input in [
+        json!(["a", "t", "b"]),
+        json!([1, 2]),
+        json!("a t b"),
+        json!(42),
+        json!(null),
+        json!(true),
+    ] {
+        let body = assert_error(
+            app.post_json("/api/posts", &input).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+
+        assert_eq!(body["field"], "$", "the body as a whole: {input}");
+    }
+    let listed: Value = app.get("/api/posts").await.json().await.unwrap();
+    assert_eq!(listed["posts"], json!([]), "nothing was stored");
+}
+
+#[tokio::test]
+async fn fields_of_only_invisible_characters_are_422_as_empty() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let invisible = [
+        "\u{200B}",
+        "\u{200C}",
+        "\u{200D}",
+        "\u{2060}",
+        "\u{FEFF}",
+        "\u{00AD}",
+        "\u{3000}\u{00A0}\u{2003}\u{2028}",
+        " \u{200B}\u{FEFF} ",
+    ];
+    for text in invisible {
+        for field in ["author", "title", "body"] {
+            let mut input = json!({"author": "a", "title": "t", "body": "b"});
+            input[field] = json!(text);
+
+            let body = assert_error(
+                app.post_json("/api/posts", &input).await,
+                422,
+                "validation_failed",
+            )
+            .await;
+
+            assert_eq!(body["field"], field, "{text:?}");
+            assert_eq!(body["message"], format!("{field} must not be empty"));
+        }
+    }
+    let listed: Value = app.get("/api/posts").await.json().await.unwrap();
+    assert_eq!(listed["posts"], json!([]), "nothing was stored");
 }
 
 #[tokio::test]
@@ -138,17 +218,85 @@ async fn non_json_content_type_is_415() {
 }
 
 #[tokio::test]
-async fn body_over_16_kib_is_413() {
+async fn a_10_000_character_body_fits_in_any_script() {
     let Some(app) = TestApp::spawn().await else {
         return;
     };
-    let huge = json!({"author": "a", "title": "t", "body": "x".repeat(17 * 1024)});
-    assert_error(
+    let cjk = "字".repeat(10_000);
+
+    let response = app
+        .post_json(
+            "/api/posts",
+            &json!({"author": "作者", "title": "标题", "body": cjk}),
+        )
+        .await;
+
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["body"], cjk);
+}
+
+#[tokio::test]
+async fn the_largest_post_fits_with_every_character_escaped_as_a_surrogate_pair() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    // U+1F600 as Python's json.dumps writes it: 12 bytes of JSON for one character.
+    let escaped = |chars: usize| r"\ud83d\ude00".repeat(chars);
+    let raw = format!(
+        r#"{{"author":"{}","title":"{}","body":"{}"}}"#,
+        escaped(Author::MAX_CHARS),
+        escaped(Title::MAX_CHARS),
+        escaped(Body::MAX_CHARS)
+    );
+    assert!(raw.len() > 120_000, "the worst case, {} bytes", raw.len());
+
+    let response = app
+        .client
+        .post(app.url("/api/posts"))
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["body"], "\u{1F600}".repeat(Body::MAX_CHARS));
+}
+
+#[tokio::test]
+async fn a_10_001_character_body_is_422_naming_body() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let input = json!({"author": "a", "title": "t", "body": "字".repeat(10_001)});
+
+    let body = assert_error(
+        app.post_json("/api/posts", &input).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    assert_eq!(body["field"], "body");
+}
+
+#[tokio::test]
+async fn body_over_128_kib_is_413_json() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let huge = json!({"author": "a", "title": "t", "body": "x".repeat(128 * 1024)});
+
+    let body = assert_error(
         app.post_json("/api/posts", &huge).await,
         413,
         "payload_too_large",
     )
     .await;
+
+    assert_eq!(body["message"], "request body is larger than 131072 bytes");
 }
 
 #[tokio::test]
@@ -269,12 +417,42 @@ async fn limit_bounds_are_enforced() {
         .await;
         assert_eq!(body["field"], query.split('=').next().unwrap());
     }
-    for query in ["limit=abc", "before=x", "limit=1.5"] {
-        assert_error(
+}
+
+#[tokio::test]
+async fn query_values_that_are_not_numbers_in_range_are_422_naming_the_field() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    for query in [
+        "limit=abc",
+        "limit=1.5",
+        "limit=",
+        "limit=99999999999999999999",
+        "before=x",
+        "before=-1",
+        "before=99999999999999999999",
+    ] {
+        let body = assert_error(
             app.get(&format!("/api/posts?{query}")).await,
-            400,
-            "bad_request",
+            422,
+            "validation_failed",
         )
         .await;
+
+        assert_eq!(body["field"], query.split('=').next().unwrap(), "{query}");
     }
+}
+
+#[tokio::test]
+async fn a_repeated_query_parameter_is_400() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    assert_error(
+        app.get("/api/posts?limit=1&limit=2").await,
+        400,
+        "bad_request",
+    )
+    .await;
 }
