@@ -8,6 +8,8 @@ use std::time::Duration;
 use figment::error::Kind;
 use figment::providers::Serialized;
 use figment::Figment;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -17,6 +19,12 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{name}={value:?} is invalid: {reason}")]
     Invalid {
+        name: String,
+        value: String,
+        reason: String,
+    },
+    #[error("{name}={value:?} cannot be read: {reason}")]
+    Unreadable {
         name: String,
         value: String,
         reason: String,
@@ -39,7 +47,8 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
-    /// libpq connection URL (`DATABASE_URL`). It holds the password, so it never prints.
+    /// libpq connection URL (`DATABASE_URL`, with the password of `DATABASE_PASSWORD_FILE`
+    /// put in when that is set). It holds the password, so it never prints.
     pub url: SecretString,
     /// Upper bound of open connections (`DATABASE_POOL_SIZE`).
     pub pool_size: u32,
@@ -74,6 +83,7 @@ struct Settings {
     app_shutdown_timeout_secs: u64,
     app_revision: String,
     database_url: Option<SecretString>,
+    database_password_file: Option<String>,
     database_pool_size: u32,
     database_pool_min_idle: u32,
     database_pool_timeout_ms: u64,
@@ -92,6 +102,7 @@ impl Default for Settings {
             app_shutdown_timeout_secs: 10,
             app_revision: "dev".to_owned(),
             database_url: None,
+            database_password_file: None,
             database_pool_size: 10,
             database_pool_min_idle: 2,
             database_pool_timeout_ms: 1000,
@@ -187,15 +198,20 @@ impl Settings {
     }
 
     fn into_config(self) -> Result<Config, ConfigError> {
+        let url = self
+            .database_url
+            .ok_or(ConfigError::Missing("DATABASE_URL"))?;
+        let url = match &self.database_password_file {
+            Some(path) => url_with_password_file(&url, path)?,
+            None => url,
+        };
         Ok(Config {
             addr: self.app_addr,
             workers: self.app_workers,
             shutdown_timeout: Duration::from_secs(self.app_shutdown_timeout_secs),
             revision: self.app_revision,
             database: DatabaseConfig {
-                url: self
-                    .database_url
-                    .ok_or(ConfigError::Missing("DATABASE_URL"))?,
+                url,
                 pool_size: self.database_pool_size,
                 min_idle: self.database_pool_min_idle,
                 pool_timeout: Duration::from_millis(self.database_pool_timeout_ms),
@@ -224,6 +240,121 @@ impl ConfigError {
             name,
             reason,
         }
+    }
+}
+
+/// `DATABASE_URL` with the password read from `DATABASE_PASSWORD_FILE` (a Docker secret, so
+/// the password is not in the container's environment). The file is UTF-8; one trailing
+/// `\n` or `\r\n` is dropped (editors add it), nothing else.
+fn url_with_password_file(url: &SecretString, path: &str) -> Result<SecretString, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        name: "DATABASE_PASSWORD_FILE".to_owned(),
+        value: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    // Checked before the file is read: the URL alone decides whether the setting can apply.
+    let url = url.expose_secret();
+    let userinfo_end = match userinfo_end(url) {
+        Ok(end) => end,
+        Err(UrlProblem::NotAUrl) => return Err(invalid(
+            "DATABASE_URL must then be a URL (postgres://user@host:port/db) to put the password in",
+        )),
+        Err(UrlProblem::HasPassword) => {
+            return Err(invalid(
+                "ambiguous, DATABASE_URL already contains a password; \
+                 remove it from DATABASE_URL or unset DATABASE_PASSWORD_FILE",
+            ))
+        }
+    };
+    let mut content = std::fs::read_to_string(path).map_err(|err| ConfigError::Unreadable {
+        name: "DATABASE_PASSWORD_FILE".to_owned(),
+        value: path.to_owned(),
+        reason: io_reason(&err),
+    })?;
+    let password = content
+        .strip_suffix("\r\n")
+        .or_else(|| content.strip_suffix('\n'))
+        .unwrap_or(&content);
+    if password.is_empty() {
+        return Err(invalid("the file is empty"));
+    }
+    let mut encoded = utf8_percent_encode(password, USERINFO).to_string();
+    content.zeroize();
+    let secret = insert_password(url, userinfo_end, &encoded);
+    encoded.zeroize();
+    Ok(secret)
+}
+
+/// Everything but RFC 3986's unreserved characters: libpq decodes every `%XX` of the userinfo,
+/// so any password, `%` and non-ASCII included, comes back byte for byte.
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+enum UrlProblem {
+    NotAUrl,
+    HasPassword,
+}
+
+/// Where the password goes in a libpq URL `postgres[ql]://[user[:password]@][hosts][/db][?params]`:
+/// `Some(index of the '@')` after a user name, `None` when there is no user part (the password
+/// then goes right after `://`). Follows libpq's reading: the user part ends at the first `@`
+/// before any `/`, and a `:` in it starts a password. A `password=` parameter counts as a
+/// password too.
+fn userinfo_end(url: &str) -> Result<Option<usize>, UrlProblem> {
+    let rest = ["postgresql://", "postgres://"]
+        .iter()
+        .find_map(|prefix| url.strip_prefix(prefix))
+        .ok_or(UrlProblem::NotAUrl)?;
+    let start = url.len() - rest.len();
+    let at = rest
+        .find(['@', '/'])
+        .filter(|&i| rest.as_bytes()[i] == b'@');
+    if at.is_some_and(|at| rest[..at].contains(':')) {
+        return Err(UrlProblem::HasPassword);
+    }
+    let after_hosts = at.map_or(rest, |at| &rest[at + 1..]);
+    if let Some((_, query)) = after_hosts.split_once('?') {
+        let has_password = query.split('&').any(|param| {
+            let key = param.split_once('=').map_or(param, |(key, _)| key);
+            percent_decode_str(key).eq(b"password".iter().copied())
+        });
+        if has_password {
+            return Err(UrlProblem::HasPassword);
+        }
+    }
+    Ok(at.map(|at| start + at))
+}
+
+fn insert_password(url: &str, userinfo_end: Option<usize>, encoded: &str) -> SecretString {
+    let mut built = String::with_capacity(url.len() + encoded.len() + 2);
+    match userinfo_end {
+        Some(at) => {
+            built.push_str(&url[..at]);
+            built.push(':');
+            built.push_str(encoded);
+            built.push_str(&url[at..]);
+        }
+        None => {
+            let (scheme, rest) = url.split_once("://").expect("checked by userinfo_end");
+            built.push_str(scheme);
+            built.push_str("://:");
+            built.push_str(encoded);
+            built.push('@');
+            built.push_str(rest);
+        }
+    }
+    SecretString::from(built)
+}
+
+/// The operating system's message without Rust's " (os error N)" suffix.
+fn io_reason(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_owned(),
+        _ => text,
     }
 }
 
@@ -414,6 +545,186 @@ mod tests {
         );
         let with_timeout = config.database.url_with_connect_timeout();
         assert!(!format!("{with_timeout:?}").contains("s3cret-pw"));
+    }
+
+    /// A file under the temp dir, unique to this test process and name, removed on drop.
+    struct TempFile(std::path::PathBuf);
+
+    impl TempFile {
+        fn with(name: &str, content: &[u8]) -> Self {
+            let path = std::env::temp_dir()
+                .join(format!("foobar-app-config-{}-{name}", std::process::id()));
+            std::fs::write(&path, content).unwrap();
+            TempFile(path)
+        }
+
+        fn path(&self) -> &str {
+            self.0.to_str().unwrap()
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    const URL_WITHOUT_PASSWORD: (&str, &str) = ("DATABASE_URL", "postgres://foobar@db:5432/foobar");
+
+    /// The URL built from `DATABASE_URL` and a password file with `content`.
+    fn url_with_file(name: &str, url: &str, content: &[u8]) -> Result<String, ConfigError> {
+        let file = TempFile::with(name, content);
+        let config = config_from(&[
+            ("DATABASE_URL", url),
+            ("DATABASE_PASSWORD_FILE", file.path()),
+        ])?;
+        Ok(config.database.url.expose_secret().to_owned())
+    }
+
+    #[test]
+    fn password_file_puts_its_password_into_the_url() {
+        let url = url_with_file("plain", URL_WITHOUT_PASSWORD.1, b"s3cret\n").unwrap();
+        assert_eq!(url, "postgres://foobar:s3cret@db:5432/foobar");
+        let without_user = url_with_file("no-user", "postgresql://db/foobar", b"s3cret").unwrap();
+        assert_eq!(without_user, "postgresql://:s3cret@db/foobar");
+    }
+
+    #[test]
+    fn password_file_loses_one_trailing_newline_and_nothing_else() {
+        let password_of = |name: &str, content: &[u8]| {
+            let url = url_with_file(name, URL_WITHOUT_PASSWORD.1, content).unwrap();
+            let parsed = url::Url::parse(&url).unwrap();
+            percent_decode_str(parsed.password().unwrap())
+                .decode_utf8()
+                .unwrap()
+                .into_owned()
+        };
+        assert_eq!(password_of("lf", b"pw\n"), "pw");
+        assert_eq!(password_of("crlf", b"pw\r\n"), "pw");
+        assert_eq!(password_of("none", b"pw"), "pw");
+        assert_eq!(password_of("two-lf", b"pw\n\n"), "pw\n");
+        assert_eq!(password_of("spaces", b" pw \n"), " pw ");
+        assert_eq!(password_of("cr", b"pw\r"), "pw\r");
+    }
+
+    #[test]
+    fn any_password_round_trips_through_the_url() {
+        let password = "p@ss:w/rd%41#?&= +'\"\\[]é€";
+        let url = url_with_file("special", URL_WITHOUT_PASSWORD.1, password.as_bytes()).unwrap();
+        let parsed = url::Url::parse(&url).unwrap();
+        let decoded = percent_decode_str(parsed.password().unwrap())
+            .decode_utf8()
+            .unwrap();
+        assert_eq!(decoded, password);
+        assert_eq!(parsed.username(), "foobar");
+        assert_eq!(parsed.host_str(), Some("db"));
+        assert_eq!(parsed.port(), Some(5432));
+        assert_eq!(parsed.path(), "/foobar");
+        assert_eq!(parsed.query(), None);
+        assert_eq!(parsed.fragment(), None);
+    }
+
+    #[test]
+    fn password_from_file_never_prints() {
+        let file = TempFile::with("debug", b"s3cret-pw\n");
+        let config = config_from(&[
+            URL_WITHOUT_PASSWORD,
+            ("DATABASE_PASSWORD_FILE", file.path()),
+        ])
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("s3cret-pw"), "{printed}");
+        assert!(printed.contains("[REDACTED]"), "{printed}");
+    }
+
+    #[test]
+    fn missing_password_file_is_named() {
+        let path =
+            std::env::temp_dir().join(format!("foobar-app-config-{}-absent", std::process::id()));
+        let path = path.to_str().unwrap();
+        let err =
+            config_from(&[URL_WITHOUT_PASSWORD, ("DATABASE_PASSWORD_FILE", path)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(r#"DATABASE_PASSWORD_FILE="{path}" cannot be read: No such file or directory"#)
+        );
+    }
+
+    #[test]
+    fn password_file_that_is_no_text_is_rejected() {
+        let err = url_with_file("latin1", URL_WITHOUT_PASSWORD.1, b"caf\xe9").unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Unreadable { name, .. } if name == "DATABASE_PASSWORD_FILE"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn empty_password_file_is_rejected() {
+        for (name, content) in [
+            ("empty", &b""[..]),
+            ("only-lf", b"\n"),
+            ("only-crlf", b"\r\n"),
+        ] {
+            let file = TempFile::with(name, content);
+            let message = assert_rejects(
+                &[
+                    URL_WITHOUT_PASSWORD,
+                    ("DATABASE_PASSWORD_FILE", file.path()),
+                ],
+                "DATABASE_PASSWORD_FILE",
+            );
+            assert_eq!(
+                message,
+                format!(
+                    r#"DATABASE_PASSWORD_FILE="{}" is invalid: the file is empty"#,
+                    file.path()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn password_in_both_the_url_and_a_file_is_ambiguous() {
+        for (name, url) in [
+            ("both", "postgres://foobar:in-url@db/foobar"),
+            ("both-empty", "postgres://foobar:@db/foobar"),
+            ("both-param", "postgres://foobar@db/foobar?password=in-url"),
+            (
+                "both-encoded",
+                "postgres://foobar@db/foobar?sslmode=disable&pass%77ord=x",
+            ),
+        ] {
+            let file = TempFile::with(name, b"in-file");
+            let message = assert_rejects(
+                &[
+                    ("DATABASE_URL", url),
+                    ("DATABASE_PASSWORD_FILE", file.path()),
+                ],
+                "DATABASE_PASSWORD_FILE",
+            );
+            assert!(message.contains("ambiguous"), "{message}");
+            assert!(!message.contains("in-url"), "{message}");
+        }
+    }
+
+    #[test]
+    fn password_file_needs_a_url() {
+        let file = TempFile::with("keywords", b"in-file");
+        let message = assert_rejects(
+            &[
+                ("DATABASE_URL", "host=db user=foobar"),
+                ("DATABASE_PASSWORD_FILE", file.path()),
+            ],
+            "DATABASE_PASSWORD_FILE",
+        );
+        assert!(!message.contains("host=db"), "{message}");
+    }
+
+    #[test]
+    fn password_in_the_url_alone_still_works() {
+        let config = config_from(&[URL]).unwrap();
+        assert_eq!(config.database.url.expose_secret(), URL.1);
     }
 
     #[test]
