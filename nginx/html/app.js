@@ -53,10 +53,15 @@
   function renderPost(post) {
     var item = el('li', 'post');
     var article = el('article');
-    article.appendChild(el('h3', 'post-title', post.title));
+    // User text is isolated for bidirectional display: each piece takes its direction from its
+    // own first strong character, and a right-to-left author (or a stray U+202E in it) cannot
+    // reorder the date beside it.
+    var title = el('h3', 'post-title', post.title);
+    title.dir = 'auto';
+    article.appendChild(title);
 
     var meta = el('p', 'post-meta');
-    meta.appendChild(el('span', 'post-author', post.author));
+    meta.appendChild(el('bdi', 'post-author', post.author));
     meta.appendChild(document.createTextNode(' · '));
     var time = el('time');
     var date = new Date(post.created_at);
@@ -66,7 +71,9 @@
     article.appendChild(meta);
 
     // CSS keeps the author's line breaks (white-space: pre-wrap).
-    article.appendChild(el('p', 'post-body', post.body));
+    var body = el('p', 'post-body', post.body);
+    body.dir = 'auto';
+    article.appendChild(body);
     item.appendChild(article);
     return item;
   }

@@ -76,9 +76,26 @@ check "app 404 JSON passes through" grep -q '"error":"not_found"' <<<"$(curl -sS
 check "app's own 503 passes through" bash -c '[ "$(curl -sS -w " %{http_code}" -H Host:www.foobar.com '$u'/api/db-down)" = "{\"error\":\"database_unavailable\",\"message\":\"db down\"}
  503" ]'
 check "POST 201" [ "$(curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"author":"a","title":"b","body":"c"}' "${H[@]}" $u/api/posts)" = 201 ]
-head -c 40000 /dev/zero | tr '\0' a >"$TMP/big"
+head -c 200000 /dev/zero | tr '\0' a >"$TMP/big"
 h=$(curl -sS -D- -H 'Content-Type: application/json' --data-binary @"$TMP/big" "${H[@]}" $u/api/posts | tr -d '\r')
 check "413 JSON" bash -c 'grep -q "^HTTP/1.1 413" <<<"$1" && grep -qx "Content-Type: application/json" <<<"$1" && grep -q payload_too_large <<<"$1" && grep -q "^X-Request-Id:" <<<"$1"' _ "$h"
+
+# --- errors nginx generates itself: JSON in the API's shape under /api/, HTML elsewhere
+# error_is STATUS TYPE TEXT CURL-ARGS...: the status line, Content-Type and a part of the body.
+error_is() {
+  local status=$1 type=$2 text=$3 r; shift 3
+  r=$(curl -sS -D- "$@" | tr -d '\r')
+  grep -q "^HTTP/1.1 $status" <<<"$r" && grep -qx "Content-Type: $type" <<<"$r" && grep -q -- "$text" <<<"$r" \
+    && grep -q "^X-Request-Id:" <<<"$r" || { echo "$r" | head -20; return 1; }
+}
+long=$(head -c 20000 /dev/zero | tr '\0' a)
+check "414 on /api/: JSON" error_is 414 application/json '"error":"uri_too_long"' "${H[@]}" "$u/api/$long"
+check "414 elsewhere: HTML" error_is 414 'text/html; charset=utf-8' 'URI too long' "${H[@]}" "$u/$long"
+check "headers too large on /api/: 400 JSON" error_is 400 application/json '"error":"bad_request"' "${H[@]}" -H "X-Big: $long" "$u/api/echo"
+check "invalid Host on /api/: 400 JSON" error_is 400 application/json '"error":"bad_request"' -H 'Host: a/b' "$u/api/echo"
+check "TRACE on /api/: 405 JSON" error_is 405 application/json '"error":"method_not_allowed"' "${H[@]}" -X TRACE "$u/api/echo"
+check "TRACE elsewhere: 405 HTML" error_is 405 'text/html; charset=utf-8' 'Method not allowed' "${H[@]}" -X TRACE "$u/"
+check "unknown Transfer-Encoding on /api/: 501 JSON" error_is 501 application/json '"error":"not_implemented"' "${H[@]}" -H 'Transfer-Encoding: gzip' -d x "$u/api/echo"
 e=$(curl -sS "${H[@]}" $u/api/echo $u/api/echo $u/api/echo)
 check "upstream keepalive (connection reused)" grep -q '"creq":"[2-9]' <<<"$e"
 # The access log is buffered (flushed each second): wait for the line.
