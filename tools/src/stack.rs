@@ -60,10 +60,11 @@ pub fn make(args: &[&str]) -> bool {
 }
 
 /// `sh -c SCRIPT` in the db container, connected over TCP as the application's role with the
-/// credentials the container has; `args` are the script's `$1`, `$2`..., passed unquoted.
+/// credentials the container has (the password from its secret file, or from the environment of
+/// a container made before secrets); `args` are the script's `$1`, `$2`..., passed unquoted.
 pub fn in_db(script: &str, args: &[&str]) -> Command {
     let script = format!(
-        r#"export PGPASSWORD="$POSTGRES_PASSWORD" PGHOST=127.0.0.1 PGUSER="$POSTGRES_USER" PGDATABASE="$POSTGRES_DB"; {script}"#
+        r#"export PGPASSWORD="${{POSTGRES_PASSWORD:-$(cat "$POSTGRES_PASSWORD_FILE")}}" PGHOST=127.0.0.1 PGUSER="$POSTGRES_USER" PGDATABASE="$POSTGRES_DB"; {script}"#
     );
     let mut all = vec!["exec", "-T", "db", "sh", "-c", script.as_str(), "sh"];
     all.extend_from_slice(args);

@@ -12,12 +12,14 @@ use crate::stack::{checked, in_db, PGBENCH_DATABASE};
 /// pgbench's scale: 10 = one million accounts, more than shared_buffers holds.
 const SCALE: u32 = 10;
 
-/// Creates and fills the pgbench database. One left by a run that was killed outright is
+/// Creates and fills the pgbench database: created by the superuser over the container's own
+/// socket (the app's role may not create databases), owned by the app's role, which fills and
+/// reads it over TCP as the app does. One left by a run that was killed outright is
 /// reused: the accounts' primary key is the last thing `pgbench -i` makes, so its presence
 /// means a complete initialisation.
 pub fn init(interrupt: &Interrupt) -> Result<()> {
     let script = format!(
-        "createdb {PGBENCH_DATABASE} 2>/dev/null; \
+        "createdb -h /tmp -U postgres -O \"$PGUSER\" {PGBENCH_DATABASE} 2>/dev/null; \
          [ \"$(psql -d {PGBENCH_DATABASE} -Atc \"SELECT to_regclass('pgbench_accounts_pkey') IS NOT NULL\")\" = t ] \
          || pgbench -i -q -s {SCALE} {PGBENCH_DATABASE}"
     );
