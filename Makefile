@@ -76,7 +76,7 @@ SECRET_FILE := .secrets/db_password
 env: preflight
 	@if [ ! -e $(SECRET_FILE) ]; then \
 	  install -d -m 700 $(dir $(SECRET_FILE)); \
-	  old=$$(sed -n 's/^POSTGRES_PASSWORD=//p' .env 2>/dev/null | tail -n 1); \
+	  old=$$(sed -n 's/^POSTGRES_PASSWORD=//p' .env 2>/dev/null | tail -n 1 || true); \
 	  project=$$(env -u COMPOSE_PROJECT_NAME $(COMPOSE) config --format json 2>/dev/null | sed -n 's/^ *"name": "\([^"]*\)".*/\1/p' | head -n 1 || true); \
 	  if [ -n "$$old" ]; then password=$$old; what="the password .env held"; \
 	  elif docker volume inspect "$${project:-foobar}_pgdata" >/dev/null 2>&1; then \
