@@ -42,7 +42,7 @@ TEST_APP_DIRECT_PORT := 28000
 TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(TEST_HTTP_PORT) \
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
 
-.PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps status \
+.PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps status slow-clients \
         test test-app test-db check-nginx check-dns test-stack test-smoke spof load lint schema
 
 help: ## List the targets
@@ -61,6 +61,7 @@ preflight:
 	  [ -e /usr/include/postgresql/libpq-fe.h ] || missing="$${missing:+$$missing, }libpq-dev"; \
 	  command -v named-checkzone >/dev/null || missing="$${missing:+$$missing, }bind9utils"; \
 	  [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing="$${missing:+$$missing, }postgresql-15"; \
+	  command -v slowhttptest >/dev/null || missing="$${missing:+$$missing, }slowhttptest"; \
 	  if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then echo "missing: $$missing; installing (make deps)"; bash .ci/install-docker; \
 	    else echo "missing: $$missing. Run: sudo make deps" >&2; exit 1; fi; \
@@ -143,6 +144,9 @@ deploy: ## Ship the working tree's app and measure downtime: STRATEGY=single (de
 spof: ## Fault drills: kill db, app, web in turn (then pause db) under load; audit writes (SPOF_ARGS)
 	cargo run -q -p foobar-tools --bin foobar-spof -- --url "$(FOOBAR_URL)" $(SPOF_ARGS)
 
+slow-clients: build ## Slow-client drill (root): one attacker's slowloris against one user at 5 req/s, each in a network namespace
+	tools/slow-clients
+
 # The app is published on 127.0.0.1:APP_DIRECT_PORT for the run only (tools/compose.load.yml),
 # so that the same read can go to it without nginx; the trap restores the plain layout however
 # the run ends. A SIGTERM to make is passed on to the harness, which removes what it wrote before
@@ -185,7 +189,7 @@ check-dns: ## Check the foobar.com zone with named-checkzone
 # Each stack test runs the tool a user would (make deploy, make spof, make load) and asserts
 # from its exit status and the report it just wrote, and that the tool left the post count as
 # it found it. They are #[ignore]d, so a plain `cargo test` never aims them at your stack.
-STACK_TESTS := smoke deploy spof load
+STACK_TESTS := smoke deploy spof load slow_clients
 test-stack: ## Separate test stack: smoke tests, deploys, short drills, short load ramp; then tear it down
 	@$(MAKE) --no-print-directory check-nginx
 	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \
