@@ -25,15 +25,7 @@ async fn unsupported_methods_are_405_json_with_allow_on_every_resource() {
                 continue;
             }
 
-            let response = app
-                .client
-                .request(
-                    Method::from_bytes(method.as_bytes()).unwrap(),
-                    app.url(path),
-                )
-                .send()
-                .await
-                .unwrap();
+            let response = send(&app, method, path).await;
 
             assert_eq!(
                 response.headers().get("allow").map(|v| v.to_str().unwrap()),
@@ -84,18 +76,22 @@ async fn unknown_paths_are_404_json_whatever_the_method() {
     };
     for path in ["/api/nope", "/api/posts/1/comments", "/api", "/elsewhere"] {
         for method in ["GET", "POST", "DELETE"] {
-            let response = app
-                .client
-                .request(
-                    Method::from_bytes(method.as_bytes()).unwrap(),
-                    app.url(path),
-                )
-                .send()
-                .await
-                .unwrap();
+            let response = send(&app, method, path).await;
 
             assert!(!response.headers().contains_key("allow"), "{method} {path}");
             assert_error(response, 404, "not_found").await;
         }
     }
+}
+
+/// `METHOD path` to the app, whatever the method's name.
+async fn send(app: &TestApp, method: &str, path: &str) -> reqwest::Response {
+    app.client
+        .request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            app.url(path),
+        )
+        .send()
+        .await
+        .unwrap()
 }
