@@ -16,7 +16,7 @@ HTTP_PORT ?= $(or $(call dotenv,HTTP_PORT),8080)
 APP_DIRECT_PORT ?= $(or $(call dotenv,APP_DIRECT_PORT),18000)
 OFFLINE ?= $(call dotenv,OFFLINE)
 # The tools reach the site where web is published (loopback when it listens on every address).
-FOOBAR_URL ?= http://$(if $(filter 0.0.0.0,$(HTTP_BIND)),127.0.0.1,$(HTTP_BIND)):$(HTTP_PORT)
+FOOBAR_URL ?= $(or $(call dotenv,FOOBAR_URL),http://$(if $(filter 0.0.0.0,$(HTTP_BIND)),127.0.0.1,$(HTTP_BIND)):$(HTTP_PORT))
 export HTTP_BIND HTTP_PORT APP_DIRECT_PORT FOOBAR_URL
 
 # Offline (no container registry, like CI here): every image builds on a debootstrap base and the
