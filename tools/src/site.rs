@@ -164,17 +164,14 @@ impl Site {
             .with_context(|| format!("{method} {}{path} (is the stack up? `make up`)", self.base))
     }
 
-    /// [`AsyncSite::wait_for_ok`], on a runtime of its own.
+    /// Polls `path` until it answers 200 or `timeout` passes; returns whether it did.
     pub fn wait_for_ok(&self, path: &str, timeout: Duration) -> bool {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        let site = AsyncSite::new(&self.base, TIMEOUT);
-        match (runtime, site) {
-            (Ok(runtime), Ok(site)) => runtime.block_on(site.wait_for_ok(path, timeout)),
-            // Neither fails short of the process running out of resources; nor can it wait then.
-            _ => false,
-        }
+        crate::wait_until(timeout, || {
+            self.request(Method::GET, path)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+        })
     }
 }
 
