@@ -43,6 +43,26 @@ pub struct Config {
     /// Identifies the build that answers (`APP_REVISION`), shown in `X-App-Version`.
     pub revision: String,
     pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// A session unused this long is over (`SESSION_IDLE_TIMEOUT_SECS`, default 7 days).
+    pub session_idle_timeout: Duration,
+    /// A session this old is over however much it is used (`SESSION_LIFETIME_SECS`, default
+    /// 30 days). Also the cookie's `Max-Age`.
+    pub session_lifetime: Duration,
+    /// Mark the session cookie `Secure` (`SESSION_COOKIE_SECURE`): set it when the site is
+    /// served over HTTPS. Off by default because this stack serves plain HTTP on 127.0.0.1,
+    /// where a `Secure` cookie would never come back.
+    pub cookie_secure: bool,
+    /// Passwords hashed or verified at once (`AUTH_HASH_CONCURRENCY`, default: one per
+    /// core). Each takes 19 MiB and a core while it runs.
+    pub hash_concurrency: usize,
+    /// How long a sign-in waits for a free hasher before answering 503
+    /// (`AUTH_HASH_WAIT_MS`).
+    pub hash_wait: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +112,11 @@ struct Settings {
     database_deadline_ms: u64,
     database_test_on_checkout: bool,
     database_startup_timeout_secs: u64,
+    session_idle_timeout_secs: u64,
+    session_lifetime_secs: u64,
+    session_cookie_secure: bool,
+    auth_hash_concurrency: usize,
+    auth_hash_wait_ms: u64,
 }
 
 impl Default for Settings {
@@ -111,6 +136,11 @@ impl Default for Settings {
             database_deadline_ms: 2500,
             database_test_on_checkout: false,
             database_startup_timeout_secs: 30,
+            session_idle_timeout_secs: 7 * 24 * 3600,
+            session_lifetime_secs: 30 * 24 * 3600,
+            session_cookie_secure: false,
+            auth_hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            auth_hash_wait_ms: 5000,
         }
     }
 }
@@ -190,6 +220,24 @@ impl Settings {
             "must be at least 1 (0 means wait forever in libpq)",
         )?;
         rule(
+            "SESSION_IDLE_TIMEOUT_SECS",
+            self.session_idle_timeout_secs,
+            self.session_idle_timeout_secs >= 60,
+            "must be at least 60",
+        )?;
+        rule(
+            "SESSION_LIFETIME_SECS",
+            self.session_lifetime_secs,
+            self.session_lifetime_secs >= self.session_idle_timeout_secs,
+            "must not be shorter than SESSION_IDLE_TIMEOUT_SECS",
+        )?;
+        rule(
+            "AUTH_HASH_CONCURRENCY",
+            self.auth_hash_concurrency as u64,
+            self.auth_hash_concurrency >= 1,
+            "must be at least 1",
+        )?;
+        rule(
             "DATABASE_DEADLINE_MS",
             self.database_deadline_ms,
             self.database_deadline_ms > self.database_pool_timeout_ms,
@@ -220,6 +268,13 @@ impl Settings {
                 deadline: Duration::from_millis(self.database_deadline_ms),
                 test_on_checkout: self.database_test_on_checkout,
                 startup_timeout: Duration::from_secs(self.database_startup_timeout_secs),
+            },
+            auth: AuthConfig {
+                session_idle_timeout: Duration::from_secs(self.session_idle_timeout_secs),
+                session_lifetime: Duration::from_secs(self.session_lifetime_secs),
+                cookie_secure: self.session_cookie_secure,
+                hash_concurrency: self.auth_hash_concurrency,
+                hash_wait: Duration::from_millis(self.auth_hash_wait_ms),
             },
         })
     }
@@ -423,6 +478,11 @@ mod tests {
             ("DATABASE_DEADLINE_MS", "900"),
             ("DATABASE_TEST_ON_CHECKOUT", "true"),
             ("DATABASE_STARTUP_TIMEOUT_SECS", "8"),
+            ("SESSION_IDLE_TIMEOUT_SECS", "600"),
+            ("SESSION_LIFETIME_SECS", "3600"),
+            ("SESSION_COOKIE_SECURE", "true"),
+            ("AUTH_HASH_CONCURRENCY", "3"),
+            ("AUTH_HASH_WAIT_MS", "250"),
         ])
         .unwrap();
         assert_eq!(config.addr, "127.0.0.1:9000".parse().unwrap());
@@ -437,6 +497,27 @@ mod tests {
         assert_eq!(db.deadline, Duration::from_millis(900));
         assert!(db.test_on_checkout);
         assert_eq!(db.startup_timeout, Duration::from_secs(8));
+        let auth = &config.auth;
+        assert_eq!(auth.session_idle_timeout, Duration::from_secs(600));
+        assert_eq!(auth.session_lifetime, Duration::from_secs(3600));
+        assert!(auth.cookie_secure);
+        assert_eq!(auth.hash_concurrency, 3);
+        assert_eq!(auth.hash_wait, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn a_session_lifetime_shorter_than_its_idle_timeout_is_rejected() {
+        let pairs = [
+            URL,
+            ("SESSION_IDLE_TIMEOUT_SECS", "600"),
+            ("SESSION_LIFETIME_SECS", "300"),
+        ];
+        let message = assert_rejects(&pairs, "SESSION_LIFETIME_SECS");
+        assert!(message.contains("SESSION_IDLE_TIMEOUT_SECS"), "{message}");
+        assert_rejects(
+            &[URL, ("AUTH_HASH_CONCURRENCY", "0")],
+            "AUTH_HASH_CONCURRENCY",
+        );
     }
 
     #[test]

@@ -35,14 +35,38 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// No session, or one that is over (signed out, expired, revoked).
+    #[error("sign in first: this needs a signed-in user")]
+    Unauthorized,
+    /// Sign-in refused. Said the same way whether the user exists or the password is wrong.
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    /// A state-changing request sent by a browser from another site (CSRF).
+    #[error("cross-site request refused: {0}")]
+    CrossSite(&'static str),
     #[error("{0}")]
     NotFound(String),
     /// `allow` lists what the resource supports, e.g. `GET, HEAD`; it is also sent as the
     /// `Allow` header, which RFC 9110 requires on a 405.
     #[error("method not allowed here; allowed: {allow}")]
     MethodNotAllowed { allow: String },
-    #[error("{0}")]
-    Conflict(String),
+    /// The request clashes with what is stored; `field` names the input at fault, if one is.
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        field: Option<Cow<'static, str>>,
+    },
+    /// Too many attempts; the client may try again after `retry_after_secs`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// Every password hasher is busy: a flood of sign-ins.
+    #[error("too many sign-ins at once, try again shortly: {0}")]
+    Busy(String),
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(String),
     /// The server closed the connection (a restart): answered like `DatabaseUnavailable`;
@@ -59,8 +83,8 @@ pub struct ErrorBody {
     pub error: &'static str,
     /// Human-readable explanation.
     pub message: String,
-    /// The input field at fault; always present on a 422, absent otherwise. `$` means the
-    /// request body as a whole.
+    /// The input field at fault: always present on a 422, on a 409 when one field clashes
+    /// (a taken username), absent otherwise. `$` means the request body as a whole.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<Cow<'static, str>>,
 }
@@ -76,9 +100,15 @@ impl AppError {
             AppError::Validation { .. } => "validation_failed",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::Unauthorized => "unauthorized",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::CrossSite(_) => "cross_site_request",
             AppError::NotFound(_) => "not_found",
             AppError::MethodNotAllowed { .. } => "method_not_allowed",
-            AppError::Conflict(_) => "conflict",
+            AppError::Conflict { .. } => "conflict",
+            AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Busy(_) => "busy",
             AppError::DatabaseUnavailable(_) | AppError::ConnectionLost(_) => {
                 "database_unavailable"
             }
@@ -94,10 +124,13 @@ impl ResponseError for AppError {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) | AppError::CrossSite(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::DatabaseUnavailable(_) | AppError::ConnectionLost(_) => {
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::DatabaseUnavailable(_) | AppError::ConnectionLost(_) | AppError::Busy(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,16 +144,28 @@ impl ResponseError for AppError {
             AppError::DatabaseUnavailable(_) | AppError::ConnectionLost(_) => {
                 "the database is unavailable, try again shortly".to_owned()
             }
+            AppError::Busy(_) => "too many sign-ins at once, try again shortly".to_owned(),
             AppError::Internal(_) => "unexpected error".to_owned(),
             other => other.to_string(),
         };
         let field = match self {
             AppError::Validation { field, .. } => Some(field.clone()),
+            AppError::Conflict { field, .. } => field.clone(),
             _ => None,
         };
         let mut response = HttpResponse::build(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+        }
+        if let AppError::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 asks a 401 to name a scheme; ours is the session cookie.
+            response.insert_header((header::WWW_AUTHENTICATE, r#"Cookie realm="foobar.com""#));
         }
         if let AppError::MethodNotAllowed { allow } = self {
             response.insert_header((header::ALLOW, allow.as_str()));
@@ -141,12 +186,17 @@ impl From<DomainError> for AppError {
             Field::IdempotencyKey => AppError::BadRequest(err.to_string()),
             // An id that cannot exist names no resource.
             Field::PostId => AppError::NotFound(err.to_string()),
-            Field::Author | Field::Title | Field::Body | Field::Limit | Field::Before => {
-                AppError::Validation {
-                    field: Cow::Borrowed(err.field.name()),
-                    message: err.to_string(),
-                }
-            }
+            Field::Title
+            | Field::Body
+            | Field::Limit
+            | Field::Before
+            | Field::Username
+            | Field::Password
+            | Field::CurrentPassword
+            | Field::NewPassword => AppError::Validation {
+                field: Cow::Borrowed(err.field.name()),
+                message: err.to_string(),
+            },
         }
     }
 }
@@ -174,7 +224,9 @@ mod tests {
     #[test]
     fn broken_rules_map_to_a_status_and_name_body_and_query_fields() {
         for (field, status, named) in [
-            (Field::Author, 422, Some("author")),
+            (Field::Title, 422, Some("title")),
+            (Field::Username, 422, Some("username")),
+            (Field::NewPassword, 422, Some("new_password")),
             (Field::Body, 422, Some("body")),
             (Field::Limit, 422, Some("limit")),
             (Field::Before, 422, Some("before")),

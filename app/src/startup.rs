@@ -6,9 +6,10 @@ use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpServer};
 
+use crate::auth::{Hasher, SessionPolicy};
 use crate::config::Config;
 use crate::db::{Db, DbPool};
-use crate::middleware::{request_id, ACCESS_LOG_FORMAT};
+use crate::middleware::{refuse_cross_site, request_id, ACCESS_LOG_FORMAT};
 use crate::routes::{self, health::AppInfo};
 
 pub struct Application {
@@ -29,16 +30,28 @@ impl Application {
             hostname: hostname(),
         };
         let db = web::Data::new(Db::new(pool, config.database.deadline));
+        let hasher = web::Data::new(Hasher::new(
+            config.auth.hash_concurrency,
+            config.auth.hash_wait,
+        ));
+        let sessions = web::Data::new(SessionPolicy {
+            idle_timeout: config.auth.session_idle_timeout,
+            lifetime: config.auth.session_lifetime,
+            secure_cookie: config.auth.cookie_secure,
+        });
         let info = web::Data::new(info);
         let version = config.version();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(refuse_cross_site))
                 .wrap(DefaultHeaders::new().add(("X-App-Version", version.as_str())))
                 .wrap(Logger::new(ACCESS_LOG_FORMAT))
                 // Outermost, so the logger and every handler see the request id.
                 .wrap(from_fn(request_id))
                 .app_data(db.clone())
                 .app_data(info.clone())
+                .app_data(hasher.clone())
+                .app_data(sessions.clone())
                 .configure(routes::configure)
         })
         .workers(config.workers)

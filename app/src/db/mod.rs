@@ -2,6 +2,8 @@
 //! knows about HTTP: failures are [`DbError`]s, and `error.rs` decides what a client sees.
 
 pub mod posts;
+pub mod sessions;
+pub mod users;
 
 use std::time::{Duration, Instant};
 

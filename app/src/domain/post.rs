@@ -1,7 +1,7 @@
 use super::{DomainError, Field, IdempotencyKey};
 
 /// Declares a text newtype that holds trimmed text of 1 to `$max` characters without control
-/// characters (line breaks and tabs too, unless `$multiline`). The three post fields differ
+/// characters (line breaks and tabs too, unless `$multiline`). The post fields differ
 /// only in these numbers, so they share one definition.
 macro_rules! text_field {
     ($(#[$doc:meta])* $name:ident, $field:expr, $max:expr, multiline: $multiline:expr) => {
@@ -23,10 +23,6 @@ macro_rules! text_field {
     };
 }
 
-text_field!(
-    /// Who wrote a post: 1–50 characters on one line.
-    Author, Field::Author, 50, multiline: false
-);
 text_field!(
     /// A post's heading: 1–200 characters on one line.
     Title, Field::Title, 200, multiline: false
@@ -122,7 +118,6 @@ impl PostId {
 /// A post that passed every rule, ready to store. Its fields can only hold parsed values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPost {
-    pub author: Author,
     pub title: Title,
     pub body: Body,
     /// Set when the client asked for a retry-safe write.
@@ -139,7 +134,7 @@ mod tests {
 
     #[test]
     fn valid_text_is_trimmed() {
-        assert_eq!(Author::parse("  Ann ").unwrap().as_str(), "Ann");
+        assert_eq!(Title::parse("  Ann ").unwrap().as_str(), "Ann");
         assert_eq!(Title::parse("\tHello\n").unwrap().as_str(), "Hello");
         assert_eq!(
             Body::parse("  first line\nsecond\t ").unwrap().as_str(),
@@ -149,22 +144,22 @@ mod tests {
 
     #[test]
     fn blank_text_is_rejected_by_name() {
-        assert_eq!(rejected_field(Author::parse("  ")), Field::Author);
+        assert_eq!(rejected_field(Title::parse("  ")), Field::Title);
         assert_eq!(rejected_field(Title::parse("")), Field::Title);
         assert_eq!(rejected_field(Body::parse("\n\t ")), Field::Body);
         assert_eq!(
-            Author::parse("").unwrap_err().to_string(),
-            "author must not be empty"
+            Title::parse("").unwrap_err().to_string(),
+            "title must not be empty"
         );
     }
 
     #[test]
     fn limits_count_characters_not_bytes() {
-        assert!(Author::parse(&"é".repeat(Author::MAX_CHARS)).is_ok());
-        let too_long = Author::parse(&"é".repeat(Author::MAX_CHARS + 1));
+        assert!(Title::parse(&"é".repeat(Title::MAX_CHARS)).is_ok());
+        let too_long = Title::parse(&"é".repeat(Title::MAX_CHARS + 1));
         assert_eq!(
             too_long.unwrap_err().to_string(),
-            "author is 51 characters long, at most 50 are allowed"
+            "title is 201 characters long, at most 200 are allowed"
         );
         let title = "x".repeat(Title::MAX_CHARS + 1);
         assert_eq!(rejected_field(Title::parse(&title)), Field::Title);
@@ -186,8 +181,8 @@ mod tests {
             "\u{3000}\u{00A0}\u{2003}",
             "\u{E0041}",
         ] {
-            let err = Author::parse(invisible).unwrap_err();
-            assert_eq!(err.to_string(), "author must not be empty", "{invisible:?}");
+            let err = Title::parse(invisible).unwrap_err();
+            assert_eq!(err.to_string(), "title must not be empty", "{invisible:?}");
             assert_eq!(rejected_field(Title::parse(invisible)), Field::Title);
             assert_eq!(rejected_field(Body::parse(invisible)), Field::Body);
         }
@@ -195,13 +190,13 @@ mod tests {
 
     #[test]
     fn invisible_characters_beside_visible_ones_are_kept() {
-        assert_eq!(Author::parse("A\u{200D}n").unwrap().as_str(), "A\u{200D}n");
+        assert_eq!(Title::parse("A\u{200D}n").unwrap().as_str(), "A\u{200D}n");
         assert!(Title::parse("\u{FEFF}x").is_ok());
     }
 
     #[test]
     fn control_characters_are_rejected() {
-        assert_eq!(rejected_field(Author::parse("a\u{7}b")), Field::Author);
+        assert_eq!(rejected_field(Title::parse("a\u{7}b")), Field::Title);
         assert_eq!(rejected_field(Title::parse("t\nx")), Field::Title);
         assert_eq!(rejected_field(Body::parse("b\u{0}c")), Field::Body);
         assert_eq!(rejected_field(Body::parse("b\u{1b}[31m")), Field::Body);

@@ -1,8 +1,12 @@
 //! HTTP routes: one module per resource, wired together by [`configure`].
 
+pub mod auth;
 pub mod health;
+mod input;
 pub mod openapi;
 pub mod posts;
+pub mod session;
+pub mod users;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::Method;
@@ -25,6 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api")
                 .configure(health::configure)
                 .configure(posts::configure)
+                .configure(users::configure)
+                .configure(session::configure)
                 .configure(openapi::configure),
         )
         .default_service(web::to(not_found));

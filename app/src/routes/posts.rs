@@ -7,15 +7,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::auth::SignedIn;
+use super::input::string_fields;
 use crate::db::posts::{self, PostRow};
 use crate::db::Db;
-use crate::domain::{Author, Body, DomainError, IdempotencyKey, NewPost, Page, PostId, Title};
-use crate::error::{AppError, ErrorBody, ROOT_FIELD};
+use crate::domain::{Body, DomainError, IdempotencyKey, NewPost, Page, PostId, Title};
+use crate::error::{AppError, ErrorBody};
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
-/// Longest unknown key a 422 echoes as its `field`; the rest is cut off.
-const ECHOED_KEY_CHARS: usize = 64;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource(
@@ -27,7 +26,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ))
     .service(super::resource(
         "/posts/{id}",
-        vec![(Method::GET, web::to(get_post))],
+        vec![
+            (Method::GET, web::to(get_post)),
+            (Method::DELETE, web::to(delete_post)),
+        ],
     ));
 }
 
@@ -57,24 +59,17 @@ impl From<PostRow> for Post {
     }
 }
 
-/// What a client sends to create a post, before any checks: a JSON object with exactly these
-/// three strings. Lengths count characters (code points) after trimming whitespace; a field
-/// with no visible character (only whitespace, zero-width or other default-ignorable
-/// characters) counts as empty. The schema's lengths and patterns hold for the untrimmed text,
-/// so text that keeps to them is refused only when it has no visible character.
-// Read from a `serde_json::Value` by `from_json`, not derived: serde would take a JSON array
-// for a struct, and its type errors name no field. The serde attribute only tells utoipa
-// (`additionalProperties: false`).
+/// What a client sends to create a post: a JSON object with exactly these two strings; the
+/// author is the signed-in user. Lengths count characters (code points) after trimming
+/// whitespace; a field with no visible character (only whitespace, zero-width or other
+/// default-ignorable characters) counts as empty. The schema's lengths and patterns hold for
+/// the untrimmed text, so text that keeps to them is refused only when it has no visible
+/// character.
+// Read by `input::string_fields`, not derived (see there). The serde attribute only tells
+// utoipa (`additionalProperties: false`).
 #[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostInput {
-    /// 1–50 characters, on one line: no control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 50,
-        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
-    )]
-    pub author: String,
     /// 1–200 characters, on one line: no control characters.
     #[schema(
         min_length = 1,
@@ -91,64 +86,18 @@ pub struct PostInput {
     pub body: String,
 }
 
-fn invalid(field: impl Into<std::borrow::Cow<'static, str>>, message: String) -> AppError {
-    AppError::Validation {
-        field: field.into(),
-        message,
-    }
-}
-
-/// "an array", "a number", ...: what a client sent where something else was expected.
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 impl PostInput {
-    /// The three fields of a JSON body; a 422 names the first field at fault: a missing or
-    /// non-string field, then an unknown key, or `$` when the body is not an object at all.
     fn from_json(json: Value) -> Result<Self, AppError> {
-        let Value::Object(mut object) = json else {
-            return Err(invalid(
-                ROOT_FIELD,
-                format!(
-                    "the request body must be a JSON object, not {}",
-                    json_kind(&json)
-                ),
-            ));
-        };
-        let mut take = |name: &'static str| match object.remove(name) {
-            Some(Value::String(text)) => Ok(text),
-            Some(other) => Err(invalid(
-                name,
-                format!("{name} must be a string, not {}", json_kind(&other)),
-            )),
-            None => Err(invalid(name, format!("{name} is missing"))),
-        };
-        let input = PostInput {
-            author: take("author")?,
-            title: take("title")?,
-            body: take("body")?,
-        };
-        if let Some(unknown) = object.keys().next() {
-            let echoed: String = unknown.chars().take(ECHOED_KEY_CHARS).collect();
-            return Err(invalid(
-                echoed,
-                "unknown field: a post has only author, title and body".to_owned(),
-            ));
-        }
-        Ok(input)
+        let [title, body] = string_fields(
+            json,
+            ["title", "body"],
+            "a post has only title and body (its author is the signed-in user)",
+        )?;
+        Ok(PostInput { title, body })
     }
 
     fn parse(self, idempotency_key: Option<IdempotencyKey>) -> Result<NewPost, DomainError> {
         Ok(NewPost {
-            author: Author::parse(&self.author)?,
             title: Title::parse(&self.title)?,
             body: Body::parse(&self.body)?,
             idempotency_key,
@@ -162,10 +111,10 @@ impl PostInput {
 pub struct ListParams {
     /// Page size.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100, default = 20)]
-    limit: Option<String>,
+    pub(crate) limit: Option<String>,
     /// Only posts with an id below this one (the previous page's `next_before`).
     #[param(value_type = Option<i64>, minimum = 1)]
-    before: Option<String>,
+    pub(crate) before: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -176,9 +125,11 @@ pub struct PostList {
     pub next_before: Option<i64>,
 }
 
-/// Create a post. With an `Idempotency-Key` header a retry returns the post the first
-/// attempt created (`Idempotent-Replayed: true`) instead of a duplicate.
+/// Create a post as the signed-in user. With an `Idempotency-Key` header a retry returns the
+/// post the first attempt created (`Idempotent-Replayed: true`) instead of a duplicate; keys
+/// are per user.
 #[utoipa::path(post, path = "/api/posts", tag = "posts", request_body = PostInput,
+    security(("session" = [])),
     params(("Idempotency-Key" = Option<String>, Header,
         min_length = 1, max_length = 100, pattern = "^[!-~]+$",
         description = "1–100 visible ASCII characters; makes the write safe to retry")),
@@ -186,6 +137,8 @@ pub struct PostList {
         (status = 201, description = "Created", body = Post,
             headers(("Location" = String, description = "URL of the new post"))),
         (status = 400, description = "Malformed JSON or Idempotency-Key", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Sent from another site", body = ErrorBody),
         (status = 409, description = "Idempotency-Key already used for another post", body = ErrorBody),
         (status = 413, description = "Body over 128 KiB (131 072 bytes)", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -194,6 +147,7 @@ pub struct PostList {
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ))]
 pub async fn create_post(
+    signed_in: SignedIn,
     db: web::Data<Db>,
     req: HttpRequest,
     input: web::Json<Value>,
@@ -205,9 +159,10 @@ pub async fn create_post(
         .transpose()?;
     let new_post = PostInput::from_json(input.into_inner())?.parse(key)?;
     // The outer result is the database's; the inner one what the rows mean for this request.
+    let author = signed_in.user;
     let (created, replayed) = db
         .run(move |conn| {
-            if let Some(created) = posts::insert(conn, &new_post)? {
+            if let Some(created) = posts::insert(conn, &author, &new_post)? {
                 return Ok(Ok((created, false)));
             }
             // The key was used before: a retry gets the first answer, a different post a 409.
@@ -216,15 +171,18 @@ pub async fn create_post(
                     "insert conflicted on a post without an idempotency key",
                 )));
             };
-            Ok(match posts::find_by_idempotency_key(conn, key)? {
-                Some(existing) if existing.has_content_of(&new_post) => Ok((existing, true)),
-                Some(_) => Err(AppError::Conflict(
-                    "Idempotency-Key was already used for a different post".to_owned(),
-                )),
-                None => Err(AppError::internal(
-                    "insert conflicted but no row has the key",
-                )),
-            })
+            Ok(
+                match posts::find_by_idempotency_key(conn, author.id, key)? {
+                    Some(existing) if existing.has_content_of(&new_post) => Ok((existing, true)),
+                    Some(_) => Err(AppError::Conflict {
+                        message: "Idempotency-Key was already used for a different post".to_owned(),
+                        field: None,
+                    }),
+                    None => Err(AppError::internal(
+                        "insert conflicted but no row has the key",
+                    )),
+                },
+            )
         })
         .await??;
     let mut response = HttpResponse::Created();
@@ -248,7 +206,7 @@ pub async fn list_posts(
     params: web::Query<ListParams>,
 ) -> Result<web::Json<PostList>, AppError> {
     let page = Page::parse(params.limit.as_deref(), params.before.as_deref())?;
-    let (rows, next_before) = db.run(move |conn| posts::list(conn, page)).await?;
+    let (rows, next_before) = db.run(move |conn| posts::list(conn, page, None)).await?;
     Ok(web::Json(PostList {
         posts: rows.into_iter().map(Post::from).collect(),
         next_before,
@@ -271,4 +229,38 @@ pub async fn get_post(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no post {}", id.get())))?;
     Ok(web::Json(Post::from(row)))
+}
+
+/// Delete one of your own posts.
+#[utoipa::path(delete, path = "/api/posts/{id}", tag = "posts", security(("session" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "Post id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Someone else's post, or sent from another site", body = ErrorBody),
+        (status = 404, description = "No such post", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ))]
+pub async fn delete_post(
+    signed_in: SignedIn,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = PostId::parse(id.into_inner())?;
+    let user_id = signed_in.user.id;
+    // Checked and deleted in one transaction, so the post cannot change hands in between.
+    let outcome = db
+        .run(move |conn| {
+            use diesel::Connection;
+            conn.transaction(|conn| match posts::find(conn, id)? {
+                None => Ok(Err(AppError::NotFound(format!("no post {}", id.get())))),
+                Some(post) if post.user_id != user_id => Ok(Err(AppError::Forbidden(
+                    "this post is someone else's: only its author may delete it".to_owned(),
+                ))),
+                Some(_) => posts::delete(conn, id).map(|_| Ok(())),
+            })
+        })
+        .await?;
+    outcome?;
+    Ok(HttpResponse::NoContent().finish())
 }

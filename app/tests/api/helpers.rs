@@ -17,7 +17,21 @@ without running. To run them: `make test-app`, or
 pub struct TestApp {
     pub address: String,
     pub database_url: String,
+    /// Signed in as [`TestApp::username`] (after `spawn`); it keeps cookies like a browser.
     pub client: reqwest::Client,
+    pub username: String,
+}
+
+/// The password every test account gets.
+pub const PASSWORD: &str = "a long test password";
+
+/// A client that keeps cookies and does not follow redirects.
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
 }
 
 /// Settings every test app shares; tests override single entries.
@@ -74,13 +88,22 @@ fn fresh_database(admin_url: &str) -> String {
 }
 
 impl TestApp {
-    /// A migrated fresh database and the app serving it; `None` without a test database
-    /// (the test then returns early).
+    /// A migrated fresh database and the app serving it, with `client` signed in as a new
+    /// user "tester"; `None` without a test database (the test then returns early).
     pub async fn spawn() -> Option<TestApp> {
         Self::spawn_with(&[]).await
     }
 
+    /// Like [`TestApp::spawn`], with settings overridden.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Option<TestApp> {
+        let mut app = Self::spawn_signed_out(overrides).await?;
+        app.client = app.sign_up("tester").await;
+        app.username = "tester".to_owned();
+        Some(app)
+    }
+
+    /// Like [`TestApp::spawn_with`], with no account and a client that is signed out.
+    pub async fn spawn_signed_out(overrides: &[(&str, &str)]) -> Option<TestApp> {
         let server_url = test_server_url()?;
         let mut settings = base_settings(&fresh_database(&server_url));
         settings.extend(
@@ -117,11 +140,38 @@ impl TestApp {
         TestApp {
             address,
             database_url,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            client: new_client(),
+            username: String::new(),
         }
+    }
+
+    /// Signs up `username` (password [`PASSWORD`]) and returns a client signed in as it.
+    pub async fn sign_up(&self, username: &str) -> reqwest::Client {
+        let client = new_client();
+        let response = client
+            .post(self.url("/api/users"))
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 201, "sign up {username}");
+        client
+    }
+
+    /// Signs in with a new client; returns it and the response.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> (reqwest::Client, reqwest::Response) {
+        let client = new_client();
+        let response = client
+            .post(self.url("/api/session"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("request sent");
+        (client, response)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -145,12 +195,12 @@ impl TestApp {
             .expect("request sent")
     }
 
-    /// Creates a post and returns its JSON.
+    /// Creates a post as the signed-in user and returns its JSON.
     pub async fn create_post(&self, title: &str) -> Value {
         let response = self
             .post_json(
                 "/api/posts",
-                &serde_json::json!({"author": "tester", "title": title, "body": "hello"}),
+                &serde_json::json!({"title": title, "body": "hello"}),
             )
             .await;
         assert_eq!(response.status(), 201);

@@ -3,7 +3,7 @@ use serde_json::{json, Value};
 use crate::helpers::{assert_error, TestApp};
 
 fn post_body(title: &str) -> Value {
-    json!({"author": "a", "title": title, "body": "b"})
+    json!({"title": title, "body": "b"})
 }
 
 async fn post_with_key(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {

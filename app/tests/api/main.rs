@@ -3,6 +3,7 @@
 //! it). Without `TEST_DATABASE_URL` the tests that need it pass without running, after one
 //! note on stderr saying how to run them.
 
+mod accounts;
 mod database_outage;
 mod helpers;
 mod idempotency;

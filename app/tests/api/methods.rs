@@ -3,9 +3,14 @@ use reqwest::Method;
 use crate::helpers::{assert_error, TestApp};
 
 /// Every resource and the methods it supports, as `Allow` lists them.
-const RESOURCES: [(&str, &str); 6] = [
+const RESOURCES: [(&str, &str); 11] = [
     ("/api/posts", "GET, HEAD, POST"),
-    ("/api/posts/1", "GET, HEAD"),
+    ("/api/posts/1", "GET, HEAD, DELETE"),
+    ("/api/users", "POST"),
+    ("/api/users/tester/posts", "GET, HEAD"),
+    ("/api/session", "POST, DELETE"),
+    ("/api/me", "GET, HEAD"),
+    ("/api/me/password", "PUT"),
     ("/api/health", "GET, HEAD"),
     ("/api/ready", "GET, HEAD"),
     ("/api/version", "GET, HEAD"),
