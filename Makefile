@@ -43,13 +43,13 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
 
 .PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        test test-app test-db check-nginx check-dns test-stack test-smoke spof load lint schema
+        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-deps: ## Install Docker, Compose v2, debootstrap, libpq and PostgreSQL (Debian host, as root)
+deps: ## Install Docker, Compose v2, debootstrap, libpq, PostgreSQL and chromium (Debian host, as root)
 	bash .ci/install-docker
 
 # What `make up` and `make test` need on the host (what `make deps` installs, and cargo). As root
@@ -62,6 +62,7 @@ preflight:
 	  command -v named-checkzone >/dev/null || missing="$${missing:+$$missing, }bind9utils"; \
 	  [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing="$${missing:+$$missing, }postgresql-15"; \
 	  command -v slowhttptest >/dev/null || missing="$${missing:+$$missing, }slowhttptest"; \
+	  command -v chromedriver >/dev/null || missing="$${missing:+$$missing, }chromium-driver"; \
 	  if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then echo "missing: $$missing; installing (make deps)"; bash .ci/install-docker; \
 	    else echo "missing: $$missing. Run: sudo make deps" >&2; exit 1; fi; \
@@ -189,7 +190,7 @@ check-dns: ## Check the foobar.com zone with named-checkzone
 # Each stack test runs the tool a user would (make deploy, make spof, make load) and asserts
 # from its exit status and the report it just wrote, and that the tool left the post count as
 # it found it. They are #[ignore]d, so a plain `cargo test` never aims them at your stack.
-STACK_TESTS := smoke accounts deploy spof load slow_clients
+STACK_TESTS := smoke accounts browser deploy spof load slow_clients
 test-stack: ## Separate test stack: smoke tests, deploys, short drills, short load ramp; then tear it down
 	@$(MAKE) --no-print-directory check-nginx
 	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \
@@ -201,6 +202,11 @@ test-stack: ## Separate test stack: smoke tests, deploys, short drills, short lo
 
 test-smoke: ## Smoke tests against your running stack (FOOBAR_URL, from HTTP_BIND/HTTP_PORT); they add a few posts
 	cargo test -p foobar-tests --test smoke -- --ignored --test-threads=1
+
+# Headless chromium through chromedriver (make deps installs both); screenshots of each step in
+# target/reports/browser-*.png. It removes the account it made (psql in the db container).
+test-browser: ## Browser test against your running stack: sign up, post, reload, delete, sign out; no console errors, fits 360 px
+	cargo test -p foobar-tests --test browser -- --ignored --test-threads=1
 
 HADOLINT_VERSION := 2.15.1
 SHELL_SCRIPTS = $(shell git ls-files | xargs grep -l '^\#!.*sh' 2>/dev/null)
