@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -32,12 +34,18 @@ pub enum HashError {
     Failed(String),
 }
 
-/// Hashes and verifies passwords on the blocking thread pool, never on the async workers,
-/// and at most `concurrency` at once: each one takes 19 MiB and a core for tens of
-/// milliseconds, so a flood of sign-ins queues here instead of starving reads or memory.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords on `concurrency` threads of its own, never on the async
+/// workers: each hash takes 19 MiB and a core for tens of milliseconds, so a flood of sign-ins
+/// queues here instead of starving reads. Each thread allocates its 19 MiB once and reuses it
+/// ([`with_blocks`]), so memory stays at `concurrency` × 19 MiB. (Allocating per hash, as the
+/// crate's `PasswordHasher` does, on the shared blocking pool took the app past its 256 MiB
+/// limit within twenty sign-ins: the allocator kept a freed block in every thread's arena.)
 /// A request that waits longer than `wait` for a turn gets [`HashError::Busy`].
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
     concurrency: usize,
     wait: Duration,
     /// Verified against when the account does not exist, so that takes as long as a wrong
@@ -46,13 +54,40 @@ pub struct Hasher {
 }
 
 impl Hasher {
-    /// Hashes a random password once, for [`Hasher::verify`]'s unknown-account case.
+    /// Starts the threads and hashes a random password once on one of them, for
+    /// [`Hasher::verify`]'s unknown-account case.
     pub fn new(concurrency: usize, wait: Duration) -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..concurrency {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("hasher-{n}"))
+                .spawn(move || loop {
+                    // The lock is held only while taking a job; the sender lives as long as
+                    // the Hasher, and its drop ends the thread.
+                    let job = queue.lock().map(|queue| queue.recv());
+                    match job {
+                        Ok(Ok(job)) => job(),
+                        _ => break,
+                    }
+                })
+                .expect("start a hasher thread");
+        }
         let mut random = [0u8; 32];
         OsRng.fill_bytes(&mut random);
-        let dummy_hash = hash_now(&URL_SAFE_NO_PAD.encode(random)).expect("hash a password");
+        let (answer, answered) = std::sync::mpsc::channel();
+        jobs.send(Box::new(move || {
+            let _ = answer.send(hash_now(&URL_SAFE_NO_PAD.encode(random)));
+        }))
+        .expect("hasher threads run");
+        let dummy_hash = answered
+            .recv()
+            .expect("a hasher thread answers")
+            .expect("hash a password");
         Hasher {
             permits: Arc::new(Semaphore::new(concurrency)),
+            jobs,
             concurrency,
             wait,
             dummy_hash,
@@ -76,16 +111,9 @@ impl Hasher {
             None => (self.dummy_hash.clone(), false),
         };
         let matches = self
-            .run(move || {
-                let parsed =
-                    PasswordHash::new(&phc).map_err(|e| HashError::Failed(e.to_string()))?;
-                Ok::<_, HashError>(
-                    argon2()
-                        .verify_password(password.expose().as_bytes(), &parsed)
-                        .is_ok(),
-                )
-            })
-            .await??;
+            .run(move || verify_now(password.expose(), &phc))
+            .await?
+            .map_err(|e| HashError::Failed(e.to_string()))?;
         Ok(matches && exists)
     }
 
@@ -101,22 +129,85 @@ impl Hasher {
             .await
             .map_err(|_| busy())?
             .map_err(|_| busy())?;
-        actix_web::web::block(move || {
-            let result = work();
-            drop(permit);
-            result
-        })
-        .await
-        .map_err(|e| HashError::Failed(e.to_string()))
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = answer.send(work());
+                drop(permit);
+            }))
+            .map_err(|_| HashError::Failed("the hasher threads are gone".to_owned()))?;
+        answered
+            .await
+            .map_err(|_| HashError::Failed("a hasher thread panicked".to_owned()))
     }
 }
 
+/// Runs `argon` into `out` with this thread's memory blocks, grown to the size `argon` needs
+/// once and reused by every later hash on the thread. argon2 overwrites every block it uses,
+/// so nothing carries over from one hash to the next.
+fn with_blocks(
+    argon: &Argon2,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> argon2::password_hash::Result<()> {
+    thread_local! {
+        static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+    }
+    BLOCKS.with_borrow_mut(|blocks| {
+        let needed = argon.params().block_count();
+        if blocks.len() < needed {
+            blocks.resize(needed, Block::default());
+        }
+        argon
+            .hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
+            .map_err(Into::into)
+    })
+}
+
 fn hash_now(password: &str) -> Result<String, HashError> {
+    let failed = |e: argon2::password_hash::Error| HashError::Failed(e.to_string());
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| HashError::Failed(e.to_string()))
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes).map_err(failed)?;
+    let argon = argon2();
+    let hash = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        with_blocks(&argon, password.as_bytes(), salt_bytes, out)
+    })
+    .map_err(failed)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon.params()).map_err(failed)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(hash),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` hashes to the PHC string `phc`, with the parameters `phc` names (so
+/// hashes made with older settings still verify).
+fn verify_now(password: &str, phc: &str) -> argon2::password_hash::Result<bool> {
+    use argon2::password_hash::Error;
+    let parsed = PasswordHash::new(phc)?;
+    let algorithm = Algorithm::try_from(parsed.algorithm)?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()?
+        .unwrap_or_default();
+    let argon = Argon2::new(algorithm, version, Params::try_from(&parsed)?);
+    let salt = parsed.salt.ok_or(Error::SaltInvalid(
+        argon2::password_hash::errors::InvalidValue::Malformed,
+    ))?;
+    let expected = parsed.hash.ok_or(Error::Password)?;
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let computed = Output::init_with(expected.len(), |out| {
+        with_blocks(&argon, password.as_bytes(), salt_bytes, out)
+    })?;
+    // Output's equality is constant-time.
+    Ok(computed == expected)
 }
 
 /// The secret a session cookie carries: 256 random bits, base64url (43 characters). Only its
@@ -201,6 +292,21 @@ mod tests {
             .verify(password("wrong horse"), Some(phc))
             .await
             .unwrap());
+    }
+
+    #[test]
+    fn hashes_of_the_crate_verify_here_and_ours_there() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = argon2()
+            .hash_password(b"pass phrase", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_now("pass phrase", &theirs).unwrap());
+        assert!(!verify_now("pass phrasE", &theirs).unwrap());
+        let ours = hash_now("pass phrase").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(argon2().verify_password(b"pass phrase", &parsed).is_ok());
     }
 
     #[actix_web::test]
