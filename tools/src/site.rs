@@ -1,16 +1,19 @@
 //! The site as users reach it: through nginx (the published web port) with
 //! `Host: www.foobar.com`. One way to build the HTTP client for every tool and test: the
 //! blocking [`Site`] for sequential work and the tests, the async [`AsyncSite`] for the probe
-//! and the drills. Where it is by default: [`default_site_url`].
+//! and the drills. Where it is by default: [`default_site_url`]. Signing up and in: [`Account`],
+//! [`Session`], [`AsyncSite::sign_up_until`].
 
 use std::collections::HashMap;
+use std::fmt;
+use std::io::Read as _;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result};
-use reqwest::header::HOST;
+use anyhow::{bail, Context as _, Result};
+use reqwest::header::{HeaderMap, COOKIE, HOST, RETRY_AFTER, SET_COOKIE};
 use reqwest::{blocking, Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub const SITE_HOST: &str = "www.foobar.com";
 
@@ -106,11 +109,281 @@ fn base_url(base: &str) -> String {
     base.trim_end_matches('/').to_owned()
 }
 
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "foobar_session";
+
+/// An account's credentials: a username (3–32 of `a-z 0-9 _ -`) and a password (10–256
+/// characters). The password never prints: `Debug` hides it.
+#[derive(Clone)]
+pub struct Account {
+    pub username: String,
+    password: String,
+}
+
+impl Account {
+    pub fn new(username: &str, password: &str) -> Account {
+        Account {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        }
+    }
+
+    /// A fresh account, `PREFIX-` and 8 random hex digits (`prefix` must leave a valid
+    /// username: up to 23 of `a-z 0-9 _ -`), with a random 32-hex-digit password.
+    pub fn random(prefix: &str) -> Result<Account> {
+        Ok(Account {
+            username: format!("{prefix}-{}", random_hex(4)?),
+            password: random_hex(16)?,
+        })
+    }
+
+    /// The body of a sign-up or sign-in, `{username, password}`: it holds the password.
+    pub fn credentials(&self) -> Value {
+        json!({"username": self.username, "password": self.password})
+    }
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("username", &self.username)
+            .field("password", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// `bytes` random bytes from the kernel, as hex.
+fn random_hex(bytes: usize) -> Result<String> {
+    let mut random = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut urandom| urandom.read_exact(&mut random))
+        .context("reading /dev/urandom")?;
+    Ok(random.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// A signed-in user: the username and the session cookie's value, which `Debug` hides.
+#[derive(Clone)]
+pub struct Session {
+    username: String,
+    token: String,
+}
+
+impl Session {
+    /// `username`'s session whose cookie carries `token`.
+    pub fn new(username: &str, token: &str) -> Session {
+        Session {
+            username: username.to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The value of the `Cookie` header that carries the session, `foobar_session=TOKEN`: it
+    /// holds the secret.
+    pub fn cookie(&self) -> String {
+        format!("{SESSION_COOKIE}={}", self.token)
+    }
+
+    /// The session `headers` set (`Set-Cookie: foobar_session=...`), if they set one.
+    fn from_headers(username: &str, headers: &HeaderMap) -> Option<Session> {
+        headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|cookie| cookie.split(';').next())
+            .filter_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+            .find(|token| !token.is_empty())
+            .map(|token| Session {
+                username: username.to_owned(),
+                token: token.to_owned(),
+            })
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("username", &self.username)
+            .field("token", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// The session a sign-up's 201 or a sign-in's 204 set; an error naming the answer otherwise.
+fn session_from(
+    account: &Account,
+    what: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &str,
+) -> Result<Session> {
+    let expected = match what {
+        SIGN_UP => StatusCode::CREATED,
+        _ => StatusCode::NO_CONTENT,
+    };
+    if status != expected {
+        bail!(
+            "{what} as {} answered {status}: {}",
+            account.username,
+            body.trim()
+        );
+    }
+    Session::from_headers(&account.username, headers).with_context(|| {
+        format!(
+            "{what} as {} answered {status} without a {SESSION_COOKIE} cookie",
+            account.username
+        )
+    })
+}
+
+const SIGN_UP: &str = "sign-up";
+const SIGN_IN: &str = "sign-in";
+
+/// What to do after one sign-up attempt (see [`AsyncSite::sign_up_until`]).
+#[derive(Debug, PartialEq)]
+enum Attempt {
+    /// Signed up.
+    Done,
+    /// The site is not there or not ready (restarting, maintenance, rate limit): try again
+    /// after the wait.
+    Again(Duration),
+    /// 409: the name exists. If an earlier attempt of ours went unanswered, it may have
+    /// created it: sign in.
+    Taken,
+    /// Any other answer: give up.
+    Refused,
+}
+
+/// The next step after a sign-up answered `status` (`None`: no complete answer).
+fn next_step(status: Option<StatusCode>, headers: Option<&HeaderMap>) -> Attempt {
+    let retry_after = headers
+        .and_then(|h| h.get(RETRY_AFTER))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|secs| Duration::from_secs(secs.clamp(1, 10)));
+    let again = Attempt::Again(retry_after.unwrap_or(SIGN_UP_RETRY_EVERY));
+    match status {
+        None => again,
+        Some(StatusCode::CREATED) => Attempt::Done,
+        Some(StatusCode::CONFLICT) => Attempt::Taken,
+        Some(
+            StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT,
+        ) => again,
+        Some(_) => Attempt::Refused,
+    }
+}
+
+/// Between sign-up attempts when the site gives no Retry-After.
+const SIGN_UP_RETRY_EVERY: Duration = Duration::from_millis(500);
+
+/// An attempt that got no complete answer.
+struct Unanswered {
+    /// What went wrong, with its causes.
+    what: String,
+    /// Whether the request may have reached the app (anything but a failed connection): the
+    /// account may then exist.
+    maybe_reached: bool,
+}
+
+impl Unanswered {
+    fn of(error: &reqwest::Error) -> Unanswered {
+        let mut what = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            what = format!("{what}: {cause}");
+            source = cause.source();
+        }
+        Unanswered {
+            what,
+            maybe_reached: !error.is_connect(),
+        }
+    }
+}
+
+/// After a sign-up attempt: what the client does next.
+enum Next {
+    SignedUp(Session),
+    /// The name is taken, perhaps by an earlier attempt of ours: sign in with the password.
+    SignIn,
+    Wait(Duration),
+}
+
+/// The sign-up attempts so far (the clients' `sign_up_until`).
+struct SignUpTries<'a> {
+    account: &'a Account,
+    base: &'a str,
+    timeout: Duration,
+    deadline: std::time::Instant,
+    maybe_created: bool,
+}
+
+impl<'a> SignUpTries<'a> {
+    fn new(account: &'a Account, base: &'a str, timeout: Duration) -> SignUpTries<'a> {
+        SignUpTries {
+            account,
+            base,
+            timeout,
+            deadline: std::time::Instant::now() + timeout,
+            maybe_created: false,
+        }
+    }
+
+    /// What to do after an attempt answered `(status, headers, body)`, or got no answer.
+    fn after(
+        &mut self,
+        answer: Result<(StatusCode, HeaderMap, String), Unanswered>,
+    ) -> Result<Next> {
+        let name = &self.account.username;
+        let (step, last) = match &answer {
+            Ok((status, headers, body)) => (
+                next_step(Some(*status), Some(headers)),
+                format!("{status}: {}", body.trim()),
+            ),
+            Err(unanswered) => {
+                self.maybe_created |= unanswered.maybe_reached;
+                (next_step(None, None), unanswered.what.clone())
+            }
+        };
+        match (step, answer) {
+            (Attempt::Done, Ok((status, headers, body))) => {
+                session_from(self.account, SIGN_UP, status, &headers, &body).map(Next::SignedUp)
+            }
+            (Attempt::Taken, _) if self.maybe_created => Ok(Next::SignIn),
+            (Attempt::Again(wait), _) if std::time::Instant::now() + wait < self.deadline => {
+                Ok(Next::Wait(wait))
+            }
+            (Attempt::Again(_), _) => bail!(
+                "sign-up as {name} at {}/api/users did not succeed within {} s (last: {last}){}",
+                self.base,
+                self.timeout.as_secs(),
+                if self.maybe_created {
+                    "; an attempt that got no answer may have made the account"
+                } else {
+                    ""
+                }
+            ),
+            _ => bail!(
+                "sign-up as {name} at {}/api/users answered {last}",
+                self.base
+            ),
+        }
+    }
+}
+
 /// The site with a blocking client. Not to be created or dropped inside the async runtime
-/// (reqwest's blocking client runs one of its own): use [`AsyncSite`] there.
+/// (reqwest's blocking client runs one of its own): use [`AsyncSite`] there. Signed in
+/// ([`Site::signed_in`]), every request carries the session cookie, as a browser's would.
+#[derive(Clone)]
 pub struct Site {
     base: String,
     client: blocking::Client,
+    session: Option<Session>,
 }
 
 impl Site {
@@ -127,6 +400,7 @@ impl Site {
         Ok(Site {
             base: base_url(base),
             client,
+            session: None,
         })
     }
 
@@ -134,11 +408,65 @@ impl Site {
         &self.base
     }
 
+    /// The same site, each request carrying `session`'s cookie.
+    pub fn signed_in(&self, session: &Session) -> Site {
+        Site {
+            session: Some(session.clone()),
+            ..self.clone()
+        }
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// [`AsyncSite::sign_up_until`] with this blocking client.
+    pub fn sign_up_until(&self, account: &Account, timeout: Duration) -> Result<Session> {
+        let mut tries = SignUpTries::new(account, &self.base, timeout);
+        loop {
+            let sent = self
+                .request(Method::POST, "/api/users")
+                .json(&account.credentials())
+                .send();
+            let answer = match sent {
+                Ok(response) => {
+                    let (status, headers) = (response.status(), response.headers().clone());
+                    match response.text() {
+                        Ok(body) => Ok((status, headers, body)),
+                        Err(err) => Err(Unanswered::of(&err)),
+                    }
+                }
+                Err(err) => Err(Unanswered::of(&err)),
+            };
+            match tries.after(answer)? {
+                Next::SignedUp(session) => return Ok(session),
+                Next::SignIn => return self.sign_in(account),
+                Next::Wait(wait) => std::thread::sleep(wait),
+            }
+        }
+    }
+
+    /// Signs in to `account` (`POST /api/session`, which must answer 204).
+    pub fn sign_in(&self, account: &Account) -> Result<Session> {
+        let request = self
+            .request(Method::POST, "/api/session")
+            .json(&account.credentials());
+        let response = self.send(request, "POST", "/api/session")?;
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response.text().unwrap_or_default();
+        session_from(account, SIGN_IN, status, &headers, &body)
+    }
+
     /// A request for `path` on `host` (use [`SITE_HOST`] for the site itself).
     pub fn request_to(&self, host: &str, method: Method, path: &str) -> blocking::RequestBuilder {
-        self.client
+        let request = self
+            .client
             .request(method, format!("{}{path}", self.base))
-            .header(HOST, host)
+            .header(HOST, host);
+        match &self.session {
+            Some(session) => request.header(COOKIE, session.cookie()),
+            None => request,
+        }
     }
 
     pub fn request(&self, method: Method, path: &str) -> blocking::RequestBuilder {
@@ -175,11 +503,13 @@ impl Site {
     }
 }
 
-/// The site with an async client, for the tools that run on tokio.
+/// The site with an async client, for the tools that run on tokio. Signed in
+/// ([`AsyncSite::signed_in`]), every request carries the session cookie, as a browser's would.
 #[derive(Clone)]
 pub struct AsyncSite {
     base: String,
     client: reqwest::Client,
+    session: Option<Session>,
 }
 
 impl AsyncSite {
@@ -191,6 +521,7 @@ impl AsyncSite {
         Ok(AsyncSite {
             base: base_url(base),
             client,
+            session: None,
         })
     }
 
@@ -198,10 +529,70 @@ impl AsyncSite {
         &self.base
     }
 
+    /// The same site, each request carrying `session`'s cookie.
+    pub fn signed_in(&self, session: &Session) -> AsyncSite {
+        AsyncSite {
+            session: Some(session.clone()),
+            ..self.clone()
+        }
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
+        let request = self
+            .client
             .request(method, format!("{}{path}", self.base))
-            .header(HOST, SITE_HOST)
+            .header(HOST, SITE_HOST);
+        match &self.session {
+            Some(session) => request.header(COOKIE, session.cookie()),
+            None => request,
+        }
+    }
+
+    /// Creates `account` and returns its session, trying again while the site is away or not
+    /// ready (no answer, 502, 503 maintenance, 504, nginx's 429: a tool may start while the app
+    /// restarts) until `timeout` has passed. A 409 after an attempt that may have reached the
+    /// app unanswered (and made the account) signs in instead. Any other answer is an error.
+    pub async fn sign_up_until(&self, account: &Account, timeout: Duration) -> Result<Session> {
+        let mut tries = SignUpTries::new(account, &self.base, timeout);
+        loop {
+            let sent = self
+                .request(Method::POST, "/api/users")
+                .json(&account.credentials())
+                .send()
+                .await;
+            let answer = match sent {
+                Ok(response) => {
+                    let (status, headers) = (response.status(), response.headers().clone());
+                    match response.text().await {
+                        Ok(body) => Ok((status, headers, body)),
+                        Err(err) => Err(Unanswered::of(&err)),
+                    }
+                }
+                Err(err) => Err(Unanswered::of(&err)),
+            };
+            match tries.after(answer)? {
+                Next::SignedUp(session) => return Ok(session),
+                Next::SignIn => return self.sign_in(account).await,
+                Next::Wait(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
+
+    /// Signs in to `account` (`POST /api/session`, which must answer 204).
+    pub async fn sign_in(&self, account: &Account) -> Result<Session> {
+        let response = self
+            .request(Method::POST, "/api/session")
+            .json(&account.credentials())
+            .send()
+            .await
+            .with_context(|| format!("sign-in: POST {}/api/session", self.base))?;
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response.text().await.unwrap_or_default();
+        session_from(account, SIGN_IN, status, &headers, &body)
     }
 
     /// `GET path`: the status and the JSON body (`Null` when the body is not JSON).
@@ -239,7 +630,148 @@ impl AsyncSite {
 mod tests {
     use std::path::PathBuf;
 
+    use reqwest::header::HeaderValue;
+
     use super::*;
+
+    #[test]
+    fn random_accounts_follow_the_rules_and_never_print_their_password() {
+        let account = Account::random("probe").unwrap();
+        let hex = account.username.strip_prefix("probe-").unwrap();
+        assert_eq!(hex.len(), 8);
+        assert!(hex
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_eq!(account.password.len(), 32, "10–256 characters");
+        assert_ne!(account.password, account.username);
+        assert_ne!(Account::random("probe").unwrap().username, account.username);
+        let shown = format!("{account:?}");
+        assert!(shown.contains(&account.username), "{shown}");
+        assert!(!shown.contains(&account.password), "{shown}");
+        let sent = account.credentials().to_string();
+        assert!(sent.contains(&account.password), "the sign-up sends it");
+    }
+
+    fn headers(set_cookies: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for cookie in set_cookies {
+            headers.append(SET_COOKIE, HeaderValue::from_str(cookie).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_session_is_read_from_set_cookie_and_sent_as_a_cookie() {
+        let token = "a".repeat(43);
+        let set =
+            format!("foobar_session={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=2592000");
+        let session = Session::from_headers("alice", &headers(&["other=1; Path=/", &set])).unwrap();
+        assert_eq!(session.username(), "alice");
+        assert_eq!(session.cookie(), format!("foobar_session={token}"));
+        assert!(!format!("{session:?}").contains(&token), "{session:?}");
+        assert!(
+            Session::from_headers("alice", &headers(&["foobar_session=; Max-Age=0"])).is_none(),
+            "a cleared cookie is no session"
+        );
+        assert!(Session::from_headers("alice", &headers(&["foobar_sessionx=1"])).is_none());
+        assert!(Session::from_headers("alice", &HeaderMap::new()).is_none());
+    }
+
+    #[test]
+    fn sign_up_and_sign_in_must_answer_their_status_with_a_cookie() {
+        let account = Account::new("alice", "a long password");
+        let set = headers(&[&format!("foobar_session={}; Path=/", "b".repeat(43))]);
+        assert!(session_from(&account, SIGN_UP, StatusCode::CREATED, &set, "").is_ok());
+        assert!(session_from(&account, SIGN_IN, StatusCode::NO_CONTENT, &set, "").is_ok());
+        let error = session_from(&account, SIGN_IN, StatusCode::UNAUTHORIZED, &set, "{}")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("401") && error.contains("alice"), "{error}");
+        assert!(!error.contains("a long password"), "{error}");
+        let no_cookie = session_from(
+            &account,
+            SIGN_UP,
+            StatusCode::CREATED,
+            &HeaderMap::new(),
+            "",
+        );
+        assert!(no_cookie.is_err());
+    }
+
+    fn unanswered(maybe_reached: bool) -> Result<(StatusCode, HeaderMap, String), Unanswered> {
+        Err(Unanswered {
+            what: "connection refused".into(),
+            maybe_reached,
+        })
+    }
+
+    fn answered(status: u16) -> Result<(StatusCode, HeaderMap, String), Unanswered> {
+        let cookie = format!("foobar_session={}; Path=/", "c".repeat(43));
+        Ok((
+            StatusCode::from_u16(status).unwrap(),
+            headers(&[&cookie]),
+            "{}".into(),
+        ))
+    }
+
+    #[test]
+    fn a_taken_name_is_signed_in_to_only_if_an_attempt_may_have_made_it() {
+        let account = Account::new("probe-0a1b2c3d", "a long password");
+        let timeout = Duration::from_secs(60);
+        let mut tries = SignUpTries::new(&account, "http://site", timeout);
+        assert!(matches!(tries.after(unanswered(false)), Ok(Next::Wait(_))));
+        let error = tries.after(answered(409)).err().unwrap().to_string();
+        assert!(error.contains("409"), "{error}");
+
+        let mut tries = SignUpTries::new(&account, "http://site", timeout);
+        assert!(matches!(tries.after(unanswered(true)), Ok(Next::Wait(_))));
+        assert!(matches!(tries.after(answered(503)), Ok(Next::Wait(_))));
+        assert!(matches!(tries.after(answered(409)), Ok(Next::SignIn)));
+
+        let mut tries = SignUpTries::new(&account, "http://site", timeout);
+        assert!(matches!(tries.after(answered(201)), Ok(Next::SignedUp(_))));
+        assert!(tries.after(answered(422)).is_err());
+    }
+
+    #[test]
+    fn sign_up_gives_up_at_its_deadline_saying_why() {
+        let account = Account::new("probe-0a1b2c3d", "a long password");
+        let mut tries = SignUpTries::new(&account, "http://site", Duration::ZERO);
+        let error = tries.after(unanswered(true)).err().unwrap().to_string();
+        assert!(error.contains("did not succeed within 0 s"), "{error}");
+        assert!(error.contains("connection refused"), "{error}");
+        assert!(error.contains("may have made the account"), "{error}");
+        assert!(!error.contains("a long password"), "{error}");
+    }
+
+    #[test]
+    fn sign_up_tries_again_while_the_site_is_away_or_not_ready() {
+        let again = Attempt::Again(SIGN_UP_RETRY_EVERY);
+        assert_eq!(next_step(None, None), again, "no answer");
+        for status in [429, 502, 503, 504] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(next_step(Some(status), Some(&HeaderMap::new())), again);
+        }
+        let mut retry_after = HeaderMap::new();
+        retry_after.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        assert_eq!(
+            next_step(Some(StatusCode::SERVICE_UNAVAILABLE), Some(&retry_after)),
+            Attempt::Again(Duration::from_secs(5)),
+            "nginx's maintenance answer says when"
+        );
+        retry_after.insert(RETRY_AFTER, HeaderValue::from_static("3600"));
+        assert_eq!(
+            next_step(Some(StatusCode::TOO_MANY_REQUESTS), Some(&retry_after)),
+            Attempt::Again(Duration::from_secs(10)),
+            "capped"
+        );
+        assert_eq!(next_step(Some(StatusCode::CREATED), None), Attempt::Done);
+        assert_eq!(next_step(Some(StatusCode::CONFLICT), None), Attempt::Taken);
+        for status in [400, 401, 403, 422, 500] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(next_step(Some(status), None), Attempt::Refused, "{status}");
+        }
+    }
 
     /// A `.env` with `text`, in a directory of its own; removed on drop.
     struct DotEnv(PathBuf);
