@@ -1,11 +1,12 @@
 //! The stack as Compose runs it: Compose and make commands, and SQL run inside the db container
-//! (there is no DELETE in the API), which is how the tools remove what they wrote.
+//! (the API deletes no account, and posts only one at a time), which is how the tools remove
+//! what they wrote.
 
 use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, ensure, Context as _, Result};
 
 use crate::interrupt::own_group;
 use crate::repo_root;
@@ -86,9 +87,14 @@ fn number(sql: &str) -> Result<i64> {
         .with_context(|| format!("{sql}: expected a number, got {text:?}"))
 }
 
-/// The posts in the guestbook, as the tools must leave them.
+/// The posts in the guestbook, everyone's, as the tools must leave them.
 pub fn post_count() -> Result<i64> {
     number("SELECT count(*) FROM posts")
+}
+
+/// The accounts, the reserved "guest" included, as the tools must leave them.
+pub fn user_count() -> Result<i64> {
+    number("SELECT count(*) FROM users")
 }
 
 /// The highest post id (0 without posts): whatever a run writes gets a higher one.
@@ -115,10 +121,72 @@ pub fn drop_pgbench_database() -> Result<()> {
     .map(drop)
 }
 
-/// Deletes the posts written by probe run `run_id` (all its writes carry the idempotency key
-/// `probe-RUN_ID-SEQ`, retries too); returns how many.
-pub fn delete_probe_writes(run_id: &str) -> Result<u64> {
-    delete_until_gone(&probe_writes(run_id))
+/// Deletes the probe's account `username` with its posts: [`delete_tool_account`] for
+/// [`crate::probe::USER_PREFIX`]. Returns how many posts.
+pub fn delete_probe_writes(username: &str) -> Result<u64> {
+    delete_tool_account(crate::probe::USER_PREFIX, username)
+}
+
+/// Deletes a tool's account `username` with everything of it: its posts (every one written by
+/// the run that signed it up), its sessions, its failed sign-ins, then the user row. Its
+/// sessions go first, so nothing more can be written as it; posts a write cut off may still
+/// commit are waited for as [`delete_until_gone`] does. Refuses any name but `PREFIX-` and 8
+/// hex digits, as [`crate::site::Account::random`] makes them for the tool, so no one else's
+/// data can go. Returns how many posts.
+pub fn delete_tool_account(prefix: &str, username: &str) -> Result<u64> {
+    ensure!(
+        is_tool_user(prefix, username),
+        "{username:?} is not an account of the tool's ({prefix}-XXXXXXXX): not deleting it"
+    );
+    psql(&revoke_sessions(username))?;
+    let removed = delete_until_gone(&posts_of(username))?;
+    psql(&delete_account(username)).with_context(|| {
+        format!("deleting the account {username} (its {removed} posts deleted)")
+    })?;
+    Ok(removed)
+}
+
+/// `PREFIX-` and 8 lower-case hex digits (a non-empty prefix).
+fn is_tool_user(prefix: &str, username: &str) -> bool {
+    !prefix.is_empty()
+        && username
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|hex| {
+                hex.len() == 8
+                    && hex
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            })
+}
+
+/// The id of user `username`, as an SQL expression (NULL when there is none: nothing matches).
+fn user_id(username: &str) -> String {
+    format!(
+        "(SELECT id FROM users WHERE username = {})",
+        literal(username)
+    )
+}
+
+fn revoke_sessions(username: &str) -> String {
+    format!("DELETE FROM sessions WHERE user_id = {}", user_id(username))
+}
+
+/// The user's posts, for [`delete_until_gone`].
+fn posts_of(username: &str) -> String {
+    format!("user_id = {}", user_id(username))
+}
+
+/// One transaction (psql runs a `-c` string of several statements as one): sessions again (a
+/// sign-in cannot have happened, but the user row cannot go with any left), failed sign-ins,
+/// the user. Fails if a post of the user is left (posts.user_id has no cascade).
+fn delete_account(username: &str) -> String {
+    let name = literal(username);
+    format!(
+        "{}; DELETE FROM login_failures WHERE username = {name}; \
+         DELETE FROM users WHERE username = {name}",
+        revoke_sessions(username)
+    )
 }
 
 /// Deletes the posts foobar-load wrote in the run titled `marker`: its author, that exact title,
@@ -127,19 +195,16 @@ pub fn delete_load_posts(marker: &str, newest_before: i64) -> Result<u64> {
     delete_until_gone(&load_posts(marker, newest_before))
 }
 
-/// The probe run's posts, by the prefix of their idempotency keys.
-fn probe_writes(run_id: &str) -> String {
-    let prefix = crate::probe::idempotency_key_prefix(run_id);
-    format!("starts_with(idempotency_key, {})", literal(&prefix))
-}
-
 fn load_posts(marker: &str, newest_before: i64) -> String {
     format!(
         "author = {} AND title = {} AND id > {newest_before}",
-        literal(crate::load::AUTHOR),
+        literal(LOAD_AUTHOR),
         literal(marker)
     )
 }
+
+/// The author of foobar-load's posts before accounts (for [`delete_load_posts`]).
+const LOAD_AUTHOR: &str = "foobar-load";
 
 /// How long after a writer stopped a post of its may still be committed: the app gives up on
 /// the database after DATABASE_DEADLINE_MS (2.5 s by default), so a write whose client was cut
@@ -219,11 +284,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn probe_writes_are_found_by_their_run_prefix_only() {
+    fn probe_writes_are_the_posts_of_its_user() {
         assert_eq!(
-            probe_writes("19ab3"),
-            "starts_with(idempotency_key, 'probe-19ab3-')"
+            posts_of("probe-0a1b2c3d"),
+            "user_id = (SELECT id FROM users WHERE username = 'probe-0a1b2c3d')"
         );
+        assert_eq!(
+            revoke_sessions("probe-0a1b2c3d"),
+            "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = 'probe-0a1b2c3d')"
+        );
+    }
+
+    #[test]
+    fn the_account_goes_with_its_sessions_and_failed_sign_ins() {
+        assert_eq!(
+            delete_account("probe-0a1b2c3d"),
+            "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = 'probe-0a1b2c3d'); \
+             DELETE FROM login_failures WHERE username = 'probe-0a1b2c3d'; \
+             DELETE FROM users WHERE username = 'probe-0a1b2c3d'"
+        );
+    }
+
+    #[test]
+    fn only_the_tools_accounts_are_deleted() {
+        assert!(is_tool_user("probe", "probe-0a1b2c3d"));
+        assert!(is_tool_user("foobar-load", "foobar-load-0a1b2c3d"));
+        assert!(!is_tool_user("", "-0a1b2c3d"));
+        assert!(!is_tool_user("foobar-load", "probe-0a1b2c3d"));
+        for name in [
+            "guest",
+            "alice",
+            "probe",
+            "probe-",
+            "probe-0a1b2c3",
+            "probe-0a1b2c3d4",
+            "probe-0A1B2C3D",
+            "probe-0a1b2c3g",
+            "probe_0a1b2c3d",
+            "xprobe-0a1b2c3d",
+            "probe-0a1b'c3d",
+        ] {
+            assert!(!is_tool_user("probe", name), "{name}");
+            assert!(delete_probe_writes(name).is_err(), "{name}");
+        }
     }
 
     #[test]

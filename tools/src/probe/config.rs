@@ -25,12 +25,13 @@ pub struct Config {
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
     pub deadline_ms: u64,
 
-    /// Also create posts: one request in five is a POST /api/posts. Once stopped, the probe
-    /// reads each acknowledged post back, then deletes the posts it wrote (in the db container).
+    /// Also create posts: one request in five is a POST /api/posts, as a user the probe signs
+    /// up first (probe-XXXXXXXX). Once stopped, the probe reads each acknowledged post back,
+    /// then deletes the posts it wrote and its account (in the db container).
     #[arg(long)]
     pub writes: bool,
 
-    /// Leave the posts written with --writes in the guestbook.
+    /// Leave the posts written with --writes, and their account, in the guestbook.
     #[arg(long, requires = "writes")]
     #[serde(default)]
     pub keep_writes: bool,

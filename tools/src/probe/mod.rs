@@ -5,8 +5,11 @@
 //! [`Record`]; [`summarize`] turns records into a [`Report`]; [`timeline`] and [`svg`] draw
 //! them. A run is saved as `NAME.json` (a [`ProbeReport`]) and `NAME.svg`.
 //!
-//! With writes, a run leaves no trace in the guestbook: [`ProbeReport::audit_writes`] reads the
-//! acknowledged posts back, then [`ProbeReport::remove_writes`] deletes all the run's posts.
+//! With writes, the probe first signs up an account of its own ([`sign_up`], `probe-` and 8 hex
+//! digits) and writes as that user; an answer 401 (signed out) is counted apart
+//! ([`Report::unauthorized`]). A run leaves no trace in the guestbook:
+//! [`ProbeReport::audit_writes`] reads the acknowledged posts back, then
+//! [`ProbeReport::remove_writes`] deletes all the run's posts and its account.
 
 mod config;
 pub mod record;
@@ -17,6 +20,7 @@ pub mod timeline;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::pin;
 use std::time::Duration;
 use std::{fmt, fs, io};
 
@@ -29,10 +33,20 @@ pub use record::{ErrorKind, Kind, Record};
 pub use report::{summarize, Report, Writes};
 pub use run::{idempotency_key, idempotency_key_prefix, run, write_body, write_title, StopReason};
 
+use crate::site::{Account, Session};
 use crate::{stack, AsyncSite};
 
 /// How long the audit waits for the site to be ready before reading the writes back.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The probe's accounts are named `probe-` and 8 random hex digits.
+pub const USER_PREFIX: &str = "probe";
+
+/// How long the probe keeps trying to sign up while the site is away or not ready.
+const SIGN_UP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Longest a sign-up request may take (a password hash, on a busy app).
+const SIGN_UP_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A run as saved in `NAME.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,26 +57,101 @@ pub struct ProbeReport {
     /// Wall-clock start, RFC 3339.
     pub started_at: String,
     pub stopped_by: StopReason,
+    /// The account the writes were made as (`--writes`): what [`Self::remove_writes`] removes.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Its session, to send more requests as that user (not saved).
+    #[serde(skip)]
+    pub session: Option<Session>,
     pub config: Config,
     pub summary: Report,
     /// In send order.
     pub records: Vec<Record>,
 }
 
-/// Runs the probe as `config` says (see [`run`]) and summarises it.
+/// Runs the probe as `config` says (see [`run`]) and summarises it. With writes, it first
+/// signs up an account of its own ([`sign_up`]), before the run's clock starts, and writes as
+/// that user. If `stop` completes during the sign-up, the report has no records (and names
+/// the account, which [`ProbeReport::remove_writes`] removes should it exist).
 pub async fn probe(config: Config, stop: impl Future<Output = ()>) -> Result<ProbeReport> {
+    let mut stop = pin!(stop);
+    if !config.writes {
+        return probe_as(config, None, stop).await;
+    }
+    let account = Account::random(USER_PREFIX)?;
+    match sign_up(&config.url, &account, &mut stop).await? {
+        Some(session) => probe_as(config, Some(session), stop).await,
+        None => {
+            let outcome = run::Outcome {
+                records: Vec::new(),
+                stopped_by: StopReason::Signal,
+            };
+            Ok(report(
+                config,
+                new_run_id(),
+                outcome,
+                Some(account.username),
+            ))
+        }
+    }
+}
+
+/// Runs the probe as `config` says, its writes as `session`'s user (writes need one).
+pub async fn probe_as(
+    config: Config,
+    session: Option<Session>,
+    stop: impl Future<Output = ()>,
+) -> Result<ProbeReport> {
+    if config.writes && session.is_none() {
+        bail!("the probe writes as a signed-in user: sign up first");
+    }
+    let (run_id, started) = new_run_id();
+    let outcome = run(&config, &run_id, session.as_ref(), stop).await?;
+    let user = session.as_ref().map(|s| s.username().to_owned());
+    let mut report = report(config, (run_id, started), outcome, user);
+    report.session = session;
+    Ok(report)
+}
+
+/// A run's id (the start time's milliseconds, in hex) and its start time.
+fn new_run_id() -> (String, chrono::DateTime<chrono::Utc>) {
     let now = chrono::Utc::now();
-    let run_id = format!("{:x}", now.timestamp_millis());
-    let outcome = run(&config, &run_id, stop).await?;
-    Ok(ProbeReport {
+    (format!("{:x}", now.timestamp_millis()), now)
+}
+
+fn report(
+    config: Config,
+    (run_id, started): (String, chrono::DateTime<chrono::Utc>),
+    outcome: run::Outcome,
+    user: Option<String>,
+) -> ProbeReport {
+    ProbeReport {
         name: config.name.clone(),
         run_id,
-        started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         stopped_by: outcome.stopped_by,
+        user,
+        session: None,
         summary: summarize(&outcome.records),
         records: outcome.records,
         config,
-    })
+    }
+}
+
+/// Creates `account` on the site at `url` and signs in to it, trying again for up to a minute
+/// while the site is away or not ready (it may be restarting: see
+/// [`AsyncSite::sign_up_until`]). `None` if `stop` completes first (the account may then
+/// exist: remove it).
+pub async fn sign_up(
+    url: &str,
+    account: &Account,
+    stop: impl Future<Output = ()>,
+) -> Result<Option<Session>> {
+    let site = AsyncSite::new(url, SIGN_UP_REQUEST_TIMEOUT)?;
+    tokio::select! {
+        session = site.sign_up_until(account, SIGN_UP_TIMEOUT) => session.map(Some),
+        () = stop => Ok(None),
+    }
 }
 
 /// Reads each post of `ids` back through `site` once it is ready; returns how many are gone
@@ -107,15 +196,19 @@ impl ProbeReport {
         Ok(())
     }
 
-    /// Deletes every post the run wrote, acknowledged or not, from the database: sets
-    /// `summary.writes.removed`. Audit first: the posts cannot be read back afterwards.
+    /// Deletes every post the run wrote, acknowledged or not, then its account (with its
+    /// sessions), from the database: sets `summary.writes.removed`. Audit first: the posts
+    /// cannot be read back afterwards, nor written again as that user.
     pub async fn remove_writes(&mut self) -> Result<()> {
         if !self.config.writes {
             return Ok(());
         }
-        let run_id = self.run_id.clone();
-        let removed = crate::blocking(move || stack::delete_probe_writes(&run_id)).await?;
+        let removed = match self.user.clone() {
+            Some(user) => crate::blocking(move || stack::delete_probe_writes(&user)).await?,
+            None => 0,
+        };
         self.summary.writes.removed = Some(removed);
+        self.session = None;
         Ok(())
     }
 
@@ -131,6 +224,9 @@ impl fmt::Display for ProbeReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{:<21}{}", "run:", self.name)?;
         writeln!(f, "{:<21}{}", "url:", self.config.url)?;
+        if let Some(user) = &self.user {
+            writeln!(f, "{:<21}{user}", "user:")?;
+        }
         writeln!(f, "{:<21}{:?}", "stopped by:", self.stopped_by)?;
         writeln!(f, "{}", self.summary)?;
         write!(f, "{}", timeline::render(&self.records))

@@ -20,6 +20,10 @@ pub struct Report {
     pub failures_by_status: BTreeMap<u16, usize>,
     /// Answers that were the maintenance 503 (counted under 503 too).
     pub maintenance: usize,
+    /// Answers 401, complete or not: the probe's user had been signed out, which no deploy or
+    /// fault may do. Absent from reports made before accounts: 0.
+    #[serde(default)]
+    pub unauthorized: usize,
     pub first_failure_ms: Option<f64>,
     pub last_failure_ms: Option<f64>,
     /// Send time of the last failure minus that of the first; 0 without failures.
@@ -125,6 +129,7 @@ pub fn summarize(records: &[Record]) -> Report {
         failures_by_error,
         failures_by_status,
         maintenance: failures.iter().filter(|r| r.maintenance).count(),
+        unauthorized: failures.iter().filter(|r| r.status == Some(401)).count(),
         first_failure_ms,
         last_failure_ms,
         downtime_ms: last_failure_ms
@@ -227,6 +232,7 @@ impl fmt::Display for Report {
             ("failures by error", by_error),
             ("failures by status", by_status),
             ("maintenance pages", self.maintenance.to_string()),
+            ("unauthorized (401)", self.unauthorized.to_string()),
             ("first failure", ms(self.first_failure_ms)),
             ("last failure", ms(self.last_failure_ms)),
             ("downtime", ms(Some(self.downtime_ms))),
@@ -341,6 +347,31 @@ mod tests {
         assert_eq!(writes.failed, 2, "the 422 and the refused one");
         assert_eq!(writes.unknown, 2, "the timeout and the reset");
         assert_eq!(writes.acknowledged_ids, vec![1002, 1008]);
+    }
+
+    #[test]
+    fn counts_answers_401_apart() {
+        let mut records = deploy();
+        records.push(answer(10, Kind::Write, 500.0, 3.0, 401));
+        records.push(Record {
+            error: Some(ErrorKind::Reset),
+            ..answer(11, Kind::Write, 550.0, 3.0, 401)
+        });
+        let report = summarize(&records);
+        assert_eq!(report.unauthorized, 2, "the broken-off answer too");
+        assert_eq!(report.failures_by_status[&401], 1);
+        assert_eq!(summarize(&deploy()).unauthorized, 0);
+        assert!(report.to_string().contains("unauthorized (401):  2\n"));
+    }
+
+    #[test]
+    fn reports_from_before_accounts_read_as_no_401() {
+        let mut json = serde_json::to_value(summarize(&deploy())).unwrap();
+        json.as_object_mut().unwrap().remove("unauthorized");
+        assert_eq!(
+            serde_json::from_value::<Report>(json).unwrap().unauthorized,
+            0
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use tokio::time::{sleep_until, timeout_at, Instant};
 use super::config::Config;
 use super::record::{ErrorKind, Kind, Record};
 use super::report::settled;
+use crate::site::Session;
 use crate::AsyncSite;
 
 /// Why the run ended.
@@ -41,15 +42,25 @@ pub struct Outcome {
 }
 
 /// Sends requests as `config` says until a stop condition or until `stop` completes, then
-/// waits for the requests in flight (each has its deadline). Write requests carry the
+/// waits for the requests in flight (each has its deadline). With a `session`, every request
+/// carries its cookie, as a signed-in user's browser would send it. Write requests carry the
 /// idempotency key `probe-RUN_ID-SEQ`. Fails only if the HTTP client cannot be built: every
 /// failed request is a record.
-pub async fn run(config: &Config, run_id: &str, stop: impl Future<Output = ()>) -> Result<Outcome> {
+pub async fn run(
+    config: &Config,
+    run_id: &str,
+    session: Option<&Session>,
+    stop: impl Future<Output = ()>,
+) -> Result<Outcome> {
     let deadline = Duration::from_millis(config.deadline_ms);
+    // A new connection per request (see `crate::site`): what the site does, not this client.
+    let mut site = AsyncSite::new(&config.url, deadline)?;
+    if let Some(session) = session {
+        site = site.signed_in(session);
+    }
     let start = Instant::now();
     let sender = Arc::new(Sender {
-        // A new connection per request (see `crate::site`): what the site does, not this client.
-        site: AsyncSite::new(&config.url, deadline)?,
+        site,
         run_id: run_id.to_owned(),
         deadline,
         start,
@@ -111,11 +122,10 @@ pub async fn run(config: &Config, run_id: &str, stop: impl Future<Output = ()>) 
     })
 }
 
-/// The post that write `seq` of run `run_id` creates; its title names both, so a run's posts
-/// can be found and counted afterwards.
+/// The post that write `seq` of run `run_id` creates (its author is the signed-in user); its
+/// title names both, so a run's posts can be found and counted afterwards.
 pub fn write_body(run_id: &str, seq: u64) -> Value {
     json!({
-        "author": "probe",
         "title": write_title(run_id, seq),
         "body": "Written by foobar-probe while measuring the site.",
     })
