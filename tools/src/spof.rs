@@ -1,7 +1,8 @@
 //! Fault drills: take one component of the stack away under the probe, bring it back, and
 //! measure what users saw, how fast the site recovered, and whether any acknowledged write
-//! was lost or duplicated. A drill always brings its component back, also when it fails or is
-//! interrupted, and deletes the posts its probe wrote once they are audited.
+//! was lost or duplicated, and that its signed-in user was never signed out (no 401). A drill
+//! always brings its component back, also when it fails or is interrupted, and deletes the
+//! posts its probe wrote, and the probe's account, once they are audited.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context as _, Result};
+use anyhow::{anyhow, bail, ensure, Context as _, Result};
 use clap::Args;
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -18,8 +19,8 @@ use serde_json::Value;
 use crate::cli::{non_negative, positive};
 use crate::interrupt::{own_group, with_cleanup, Interrupt};
 use crate::probe::{self, idempotency_key, write_body, write_title, ProbeReport, Record};
-use crate::site::default_site_url;
-use crate::stack::{checked, compose_ok};
+use crate::site::{default_site_url, Account};
+use crate::stack::{self, checked, compose_ok};
 use crate::{blocking, AsyncSite};
 
 /// The drills to run (foobar-spof's options).
@@ -127,6 +128,24 @@ struct Window {
 impl Drill<'_> {
     async fn run(&self) -> Result<DrillResult> {
         let newest_before = newest_post_id(self.site).await?;
+        // Signed up before the clock starts: the probe's times and the fault's share it.
+        let account = Account::random(probe::USER_PREFIX)?;
+        let signed_up = probe::sign_up(&self.config.url, &account, self.interrupt.wait()).await;
+        let session = match signed_up {
+            Ok(Some(session)) => session,
+            // Interrupted: an attempt the site did not answer yet may have made the account.
+            Ok(None) => {
+                self.interrupt
+                    .announce("deleting the drill's account, should the sign-up have made it");
+                let username = account.username.clone();
+                let removed =
+                    blocking(move || stack::delete_probe_writes(&username).map(drop)).await;
+                let stopped = (self.interrupt.received())
+                    .map_or_else(|| anyhow!("the sign-up was stopped"), Into::into);
+                return with_cleanup(Err(stopped), removed);
+            }
+            Err(err) => return Err(err),
+        };
         let probe_config = probe::Config {
             url: self.config.url.clone(),
             rate: self.config.rate,
@@ -145,7 +164,7 @@ impl Drill<'_> {
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let clock = Instant::now();
-        let probe = tokio::spawn(probe::probe(probe_config, async {
+        let probe = tokio::spawn(probe::probe_as(probe_config, Some(session), async {
             stopped.await.ok();
         }));
         let (window, back) = self.fault_window(clock).await;
@@ -272,9 +291,9 @@ impl Drill<'_> {
             self.interrupt.announce("deleting the drill's writes");
             if !back && self.service == "db" {
                 bail!(
-                    "the drill's writes stay in the guestbook, the database not being back: their \
-                     idempotency keys start with {}",
-                    probe::idempotency_key_prefix(&report.run_id)
+                    "the drill's writes stay in the guestbook, the database not being back: they \
+                     are the posts of user {}, whose account stays too",
+                    report.user.as_deref().unwrap_or("-")
                 );
             }
             eprintln!(
@@ -389,6 +408,10 @@ pub struct WriteAudit {
     pub lost: usize,
     /// Writes found more than once afterwards.
     pub duplicates: usize,
+    /// Writes answered 401, during the drill or retried: the user had been signed out. Absent
+    /// from reports made before accounts: 0.
+    #[serde(default)]
+    pub unauthorized: usize,
 }
 
 /// The outage numbers of a drill, from the probe's records alone.
@@ -436,8 +459,9 @@ pub fn assess(records: &[Record], fault_at_ms: f64, back_at_ms: f64) -> Outage {
 }
 
 /// Checks the writes of a finished probe run against the live site: acknowledged posts must
-/// read back, unacknowledged ones are sent again with their key, and the run's posts are
-/// counted (each write's title is unique) to find duplicates.
+/// read back, unacknowledged ones are sent again with their key, as the run's user (the keys
+/// are the user's), and the run's posts are counted (each write's title is unique) to find
+/// duplicates.
 pub async fn audit_writes(
     site: &AsyncSite,
     report: &ProbeReport,
@@ -450,15 +474,31 @@ pub async fn audit_writes(
         failed: writes.failed,
         unknown: writes.unknown,
         lost: probe::count_lost(site, &writes.acknowledged_ids).await?,
+        unauthorized: report
+            .records
+            .iter()
+            .filter(|r| r.kind == probe::Kind::Write && r.status == Some(401))
+            .count(),
         ..WriteAudit::default()
     };
-    let unacknowledged = report
+    let unacknowledged: Vec<&Record> = report
         .records
         .iter()
-        .filter(|r| r.kind == probe::Kind::Write && !r.is_ok());
-    for record in unacknowledged {
-        audit.retried += 1;
-        audit.replayed += usize::from(retry(site, &report.run_id, record.seq).await?);
+        .filter(|r| r.kind == probe::Kind::Write && !r.is_ok())
+        .collect();
+    if !unacknowledged.is_empty() {
+        let session = report
+            .session
+            .as_ref()
+            .context("retrying the writes: the probe's session is not known")?;
+        let writer = site.signed_in(session);
+        for record in unacknowledged {
+            audit.retried += 1;
+            match retry(&writer, &report.run_id, record.seq).await? {
+                Retried::Written { replayed } => audit.replayed += usize::from(replayed),
+                Retried::Unauthorized => audit.unauthorized += 1,
+            }
+        }
     }
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for post in posts_newer_than(site, newest_id_before).await? {
@@ -475,9 +515,17 @@ pub async fn audit_writes(
     Ok(audit)
 }
 
-/// Sends write `seq` of `run_id` again with its key; returns whether the server replayed an
-/// earlier attempt (the write had happened although unacknowledged).
-async fn retry(site: &AsyncSite, run_id: &str, seq: u64) -> Result<bool> {
+/// What became of a write sent again.
+enum Retried {
+    /// 201; `replayed`: the server answered from an earlier attempt (the write had happened
+    /// although unacknowledged).
+    Written { replayed: bool },
+    /// 401: the user had been signed out.
+    Unauthorized,
+}
+
+/// Sends write `seq` of `run_id` again with its key, through `site` signed in as the run's user.
+async fn retry(site: &AsyncSite, run_id: &str, seq: u64) -> Result<Retried> {
     let response = site
         .request(Method::POST, "/api/posts")
         .header("Idempotency-Key", idempotency_key(run_id, seq))
@@ -486,12 +534,17 @@ async fn retry(site: &AsyncSite, run_id: &str, seq: u64) -> Result<bool> {
         .await
         .with_context(|| format!("retrying write #{seq}: POST {}/api/posts", site.base()))?;
     let status = response.status();
+    if status == StatusCode::UNAUTHORIZED {
+        return Ok(Retried::Unauthorized);
+    }
     ensure!(
         status == StatusCode::CREATED,
         "retrying write #{seq}: POST {}/api/posts answered {status}",
         site.base()
     );
-    Ok(response.headers().contains_key("idempotent-replayed"))
+    Ok(Retried::Written {
+        replayed: response.headers().contains_key("idempotent-replayed"),
+    })
 }
 
 /// The newest post's id through the site (0 when there is none): posts of a later run are all
@@ -538,11 +591,13 @@ pub struct SpofReport {
 }
 
 impl SpofReport {
-    /// No acknowledged write lost, none doubled, and the site recovered after every drill.
+    /// No acknowledged write lost, none doubled, the user never signed out (no 401), and the
+    /// site recovered after every drill.
     pub fn healthy(&self) -> bool {
         self.drills.iter().all(|d| {
             d.writes.lost == 0
                 && d.writes.duplicates == 0
+                && d.writes.unauthorized == 0
                 && d.outage.recovery_after_back_ms.is_some()
         })
     }
@@ -552,9 +607,9 @@ impl fmt::Display for SpofReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "| component | fault | away | users saw | outage | back → ok | slowest answer while away | writes ack / failed / unknown | retried (replayed) | lost | duplicates |"
+            "| component | fault | away | users saw | outage | back → ok | slowest answer while away | writes ack / failed / unknown | retried (replayed) | lost | duplicates | signed out (401) |"
         )?;
-        writeln!(f, "|---|---|---|---|---|---|---|---|---|---|---|")?;
+        writeln!(f, "|---|---|---|---|---|---|---|---|---|---|---|---|")?;
         for d in &self.drills {
             let saw: Vec<String> = d
                 .outage
@@ -564,7 +619,7 @@ impl fmt::Display for SpofReport {
                 .collect();
             writeln!(
                 f,
-                "| {} | {} | {:.1} s | {} | {:.2} s | {} | {:.2} s | {} / {} / {} | {} ({}) | {} | {} |",
+                "| {} | {} | {:.1} s | {} | {:.2} s | {} | {:.2} s | {} / {} / {} | {} ({}) | {} | {} | {} |",
                 d.service,
                 d.fault.as_str(),
                 (d.back_at_ms - d.fault_at_ms) / 1000.0,
@@ -579,6 +634,7 @@ impl fmt::Display for SpofReport {
                 d.writes.replayed,
                 d.writes.lost,
                 d.writes.duplicates,
+                d.writes.unauthorized,
             )?;
         }
         Ok(())
