@@ -1,16 +1,17 @@
 //! `make deploy` on the running stack (`make test` gives it a stack of its own): each test runs
 //! the tool as a user would, then asserts from its exit status and the probe's report, and that
-//! the deploy left the guestbook's post count as it found it.
+//! the deploy left the guestbook's post and account counts as it found them.
 
 use foobar_tools::probe::{load_report, ProbeReport, StopReason};
 use foobar_tools::reports_dir;
-use foobar_tools::stack::{make, post_count};
+use foobar_tools::stack::{make, post_count, user_count};
 
 /// Runs `make deploy STRATEGY=… ARGS…` and returns the report it wrote.
 fn deploy(strategy: &str, args: &[&str]) -> ProbeReport {
     let path = reports_dir().join(format!("deploy-{strategy}.json"));
     let _ = std::fs::remove_file(&path);
     let posts_before = post_count().expect("count posts before the deploy");
+    let users_before = user_count().expect("count accounts before the deploy");
 
     let strategy_arg = format!("STRATEGY={strategy}");
     let mut make_args = vec!["deploy", strategy_arg.as_str()];
@@ -21,6 +22,11 @@ fn deploy(strategy: &str, args: &[&str]) -> ProbeReport {
         post_count().expect("count posts after the deploy"),
         posts_before,
         "the deploy's probe removed the posts it wrote"
+    );
+    assert_eq!(
+        user_count().expect("count accounts after the deploy"),
+        users_before,
+        "the deploy's probe removed its account"
     );
     load_report(&path)
 }
@@ -41,6 +47,17 @@ fn assert_no_acknowledged_write_lost(report: &ProbeReport) {
     assert_eq!(writes.lost, Some(0), "acknowledged writes lost: {writes:?}");
 }
 
+/// The probe wrote as a user of its own, who stayed signed in across the switch: not one 401.
+fn assert_never_signed_out(report: &ProbeReport) {
+    let user = report.user.as_deref().expect("the probe signed up");
+    assert!(user.starts_with("probe-"), "{user}");
+    assert_eq!(
+        report.summary.unauthorized, 0,
+        "{user} was signed out during the deploy: {:?}",
+        report.summary
+    );
+}
+
 // Runs first (names in order): blue-green from the state `make up` left.
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
@@ -53,6 +70,7 @@ fn blue_green_strategy_fails_no_request_of_at_least_1000() {
     assert_eq!(summary.failed, 0, "{summary:?}");
     assert_eq!(summary.writes.acknowledged, summary.writes.sent);
     assert_no_acknowledged_write_lost(&report);
+    assert_never_signed_out(&report);
 }
 
 // Then single, from the state blue-green left (its pin cleared, a new container name).
@@ -79,4 +97,5 @@ fn single_strategy_shows_maintenance_then_recovers_on_the_new_version_within_15_
         "no hang, no reset: 503s only"
     );
     assert_no_acknowledged_write_lost(&report);
+    assert_never_signed_out(&report);
 }

@@ -1,9 +1,11 @@
 //! Smoke tests of the running stack, through nginx on 127.0.0.1 as a user reaches it.
 //! `make test` starts a separate stack for them; `make test-smoke` aims them at yours.
-//! Run one at a time (`--test-threads=1`): some restart or recreate containers.
+//! Run one at a time (`--test-threads=1`): some restart or recreate containers. The tests that
+//! write sign up an account of their own (`smoke-XXXXXXXX`), left with its posts.
 
 use std::time::Duration;
 
+use foobar_tools::site::Account;
 use foobar_tools::{compose_ok, wait_until, Site, SITE_HOST};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -40,15 +42,29 @@ fn started_at(service: &str) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+/// The site, signed in as a fresh account (a minute allowed for nginx's per-address limit on
+/// sign-ups, which other tests may have spent).
+fn signed_in_site() -> Site {
+    let site = Site::from_env().unwrap();
+    let account = Account::random("smoke").unwrap();
+    let session = site
+        .sign_up_until(&account, Duration::from_secs(60))
+        .unwrap();
+    site.signed_in(&session)
+}
+
+/// Creates a post as `site`'s user; checks its author is that user.
 fn create_post(site: &Site, title: &str) -> Value {
     let response = site
         .post_json(
             "/api/posts",
-            &json!({"author": "smoke", "title": title, "body": "through nginx"}),
+            &json!({"title": title, "body": "through nginx"}),
         )
         .unwrap();
     assert_eq!(response.status(), 201);
-    response.json().unwrap()
+    let post: Value = response.json().unwrap();
+    assert_eq!(post["author"], site.session().unwrap().username());
+    post
 }
 
 #[test]
@@ -85,7 +101,7 @@ fn static_assets_are_gzipped_when_asked() {
 #[test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
 fn post_created_through_nginx_reads_back_and_is_listed() {
-    let site = Site::from_env().unwrap();
+    let site = signed_in_site();
     let created = create_post(&site, "smoke create");
 
     let read: Value = site
@@ -106,14 +122,26 @@ fn post_created_through_nginx_reads_back_and_is_listed() {
 #[test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
 fn bad_input_gets_the_right_status_through_nginx() {
-    let site = Site::from_env().unwrap();
+    let anonymous = Site::from_env().unwrap();
+    let unsigned = anonymous
+        .post_json("/api/posts", &json!({"title": "t", "body": "b"}))
+        .unwrap();
+    assert_eq!(unsigned.status(), 401, "writing needs a session");
+    assert_eq!(unsigned.json::<Value>().unwrap()["error"], "unauthorized");
+    let site = signed_in_site();
     let invalid = site
-        .post_json(
-            "/api/posts",
-            &json!({"author": "", "title": "t", "body": "b"}),
-        )
+        .post_json("/api/posts", &json!({"title": "", "body": "b"}))
         .unwrap();
     assert_eq!(invalid.status(), 422);
+    assert_eq!(invalid.json::<Value>().unwrap()["field"], "title");
+    let author = site
+        .post_json(
+            "/api/posts",
+            &json!({"author": "someone", "title": "t", "body": "b"}),
+        )
+        .unwrap();
+    assert_eq!(author.status(), 422, "the author is the user, not a field");
+    assert_eq!(author.json::<Value>().unwrap()["field"], "author");
     let malformed = site
         .request(Method::POST, "/api/posts")
         .header("content-type", "application/json")
@@ -129,11 +157,11 @@ fn bad_input_gets_the_right_status_through_nginx() {
         .unwrap();
     assert_eq!(wrong_type.status(), 415);
     // Within the 128 KiB both nginx and the app allow, the character limit speaks: 422.
-    let long = json!({"author": "a", "title": "t", "body": "x".repeat(20 * 1024)});
+    let long = json!({"title": "t", "body": "x".repeat(20 * 1024)});
     let response = site.post_json("/api/posts", &long).unwrap();
     assert_eq!(response.status(), 422);
     assert_eq!(response.json::<Value>().unwrap()["field"], "body");
-    let big = json!({"author": "a", "title": "t", "body": "x".repeat(200 * 1024)});
+    let big = json!({"title": "t", "body": "x".repeat(200 * 1024)});
     let response = site.post_json("/api/posts", &big).unwrap();
     assert_eq!(response.status(), 413);
     let body: Value = response.json().expect("413 is JSON, from nginx");
@@ -272,8 +300,8 @@ fn web_cannot_reach_the_database_network() {
 
 #[test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn data_survives_a_full_restart() {
-    let site = Site::from_env().unwrap();
+fn data_and_sessions_survive_a_full_restart() {
+    let site = signed_in_site();
     let created = create_post(&site, "before restart");
 
     compose_ok(&["restart"]).unwrap();
@@ -288,6 +316,8 @@ fn data_survives_a_full_restart() {
         .json()
         .unwrap();
     assert_eq!(read, created);
+    // The session is in the database: the user is still signed in.
+    create_post(&site, "after restart");
 }
 
 #[test]

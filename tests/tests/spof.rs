@@ -5,13 +5,21 @@ use std::sync::OnceLock;
 
 use foobar_tools::reports_dir;
 use foobar_tools::spof::{DrillResult, Fault, SpofReport};
-use foobar_tools::stack::{make, post_count};
+use foobar_tools::stack::{make, post_count, user_count};
 
 struct Run {
     succeeded: bool,
-    posts_before: i64,
-    posts_after: i64,
+    /// Posts and accounts: `(posts, users)`.
+    before: (i64, i64),
+    after: (i64, i64),
     report: SpofReport,
+}
+
+fn counts(when: &str) -> (i64, i64) {
+    (
+        post_count().unwrap_or_else(|e| panic!("count posts {when} the drills: {e:#}")),
+        user_count().unwrap_or_else(|e| panic!("count accounts {when} the drills: {e:#}")),
+    )
 }
 
 fn run() -> &'static Run {
@@ -19,16 +27,16 @@ fn run() -> &'static Run {
     RUN.get_or_init(|| {
         let path = reports_dir().join("spof.json");
         let _ = std::fs::remove_file(&path);
-        let posts_before = post_count().expect("count posts before the drills");
+        let before = counts("before");
         let succeeded = make(&["spof", "SPOF_ARGS=--down-secs 3 --pause-secs 8"]);
-        let posts_after = post_count().expect("count posts after the drills");
+        let after = counts("after");
         let text = std::fs::read(&path)
             .unwrap_or_else(|e| panic!("{}: {e} (make spof wrote no report)", path.display()));
         let report = serde_json::from_slice(&text).expect("spof.json parses");
         Run {
             succeeded,
-            posts_before,
-            posts_after,
+            before,
+            after,
             report,
         }
     })
@@ -46,10 +54,11 @@ fn drill(service: &str, fault: Fault) -> DrillResult {
 
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
-fn drills_succeed_and_leave_the_post_count_as_they_found_it() {
+fn drills_succeed_and_leave_the_post_and_account_counts_as_they_found_them() {
     let run = run();
     assert!(run.succeeded, "make spof exited non-zero");
-    assert_eq!(run.posts_after, run.posts_before, "drill writes removed");
+    assert_eq!(run.after.0, run.before.0, "drill writes removed");
+    assert_eq!(run.after.1, run.before.1, "the probes' accounts removed");
 }
 
 #[test]
@@ -80,6 +89,18 @@ fn no_acknowledged_write_is_lost_and_none_is_duplicated() {
             drill.writes.retried,
             drill.writes.failed + drill.writes.unknown,
             "{}",
+            drill.name
+        );
+    }
+}
+
+#[test]
+#[ignore = "drives the running stack: make test runs it on a stack of its own"]
+fn the_signed_in_user_is_never_signed_out() {
+    for drill in &run().report.drills {
+        assert_eq!(
+            drill.writes.unauthorized, 0,
+            "{}: writes answered 401 (during the drill or retried)",
             drill.name
         );
     }
