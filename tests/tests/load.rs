@@ -2,9 +2,10 @@
 //! harness works end to end and leaves the user's data alone. The figures are benchmark output
 //! of one machine: printed, not asserted here.
 
+use foobar_tools::load::sign_in;
 use foobar_tools::load::{Endpoint, LoadReport};
 use foobar_tools::reports_dir;
-use foobar_tools::stack::{make, pgbench_database_exists, post_count};
+use foobar_tools::stack::{make, pgbench_database_exists, post_count, user_count};
 
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
@@ -12,6 +13,7 @@ fn a_short_ramp_answers_every_endpoint_compares_three_ways_and_leaves_no_data() 
     let path = reports_dir().join("load.json");
     let _ = std::fs::remove_file(&path);
     let posts_before = post_count().expect("count posts before the ramp");
+    let users_before = user_count().expect("count accounts before the ramp");
 
     assert!(make(&["load", "LOAD_ARGS=--short"]), "make load failed");
 
@@ -19,6 +21,11 @@ fn a_short_ramp_answers_every_endpoint_compares_three_ways_and_leaves_no_data() 
         post_count().expect("count posts after the ramp"),
         posts_before,
         "the ramp's posts were removed"
+    );
+    assert_eq!(
+        user_count().expect("count accounts after the ramp"),
+        users_before,
+        "the ramp's account was removed"
     );
     assert!(
         !pgbench_database_exists().expect("list the databases"),
@@ -43,4 +50,15 @@ fn a_short_ramp_answers_every_endpoint_compares_three_ways_and_leaves_no_data() 
     assert!(c.full_stack.achieved_rps > 0.0, "through nginx");
     assert!(c.direct.achieved_rps > 0.0, "straight to the app");
     assert!(c.pgbench_tps > 0.0, "pgbench -S");
+    assert!(
+        report.ramps.iter().any(|r| r.endpoint == sign_in::LABEL),
+        "a sign-in ramp"
+    );
+    let s = report.sign_ins;
+    assert!(s.one_at_a_time.achieved_rps > 0.0, "sign-ins answered");
+    assert_eq!(s.one_at_a_time.errors, 0, "every sign-in succeeded");
+    assert!(
+        s.read_during_flood.achieved_rps > 0.0,
+        "reads during the flood"
+    );
 }

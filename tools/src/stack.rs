@@ -189,23 +189,6 @@ fn delete_account(username: &str) -> String {
     )
 }
 
-/// Deletes the posts foobar-load wrote in the run titled `marker`: its author, that exact title,
-/// and newer than `newest_before`, the newest post before the run. Returns how many.
-pub fn delete_load_posts(marker: &str, newest_before: i64) -> Result<u64> {
-    delete_until_gone(&load_posts(marker, newest_before))
-}
-
-fn load_posts(marker: &str, newest_before: i64) -> String {
-    format!(
-        "author = {} AND title = {} AND id > {newest_before}",
-        literal(LOAD_AUTHOR),
-        literal(marker)
-    )
-}
-
-/// The author of foobar-load's posts before accounts (for [`delete_load_posts`]).
-const LOAD_AUTHOR: &str = "foobar-load";
-
 /// How long after a writer stopped a post of its may still be committed: the app gives up on
 /// the database after DATABASE_DEADLINE_MS (2.5 s by default), so a write whose client was cut
 /// off can land that much later. A pass this long after the last one that found posts, which
@@ -327,14 +310,6 @@ mod tests {
             assert!(!is_tool_user("probe", name), "{name}");
             assert!(delete_probe_writes(name).is_err(), "{name}");
         }
-    }
-
-    #[test]
-    fn load_posts_need_author_exact_marker_and_a_newer_id() {
-        assert_eq!(
-            load_posts("foobar-load 19ab3", 42),
-            "author = 'foobar-load' AND title = 'foobar-load 19ab3' AND id > 42"
-        );
     }
 
     const QUIET: Duration = Duration::from_millis(60);

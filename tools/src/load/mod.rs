@@ -6,14 +6,18 @@
 //! the knee is the highest rate still answered with p99 under 50 ms and no errors.
 //! A run is saved as `load.json` (a [`LoadReport`]) and `load.svg`.
 //!
-//! The run leaves the user's data as it found it: its posts (seeded and ramped) carry the run's
-//! [`marker`] as their title and are deleted at the end, and the pgbench database is dropped,
-//! also when the run fails or is interrupted.
+//! Then sign-ins, straight to the app ([`sign_in`]): their ramp, what one costs, and reads
+//! during a flood of them.
+//!
+//! The run leaves the user's data as it found it: it signs up an account of its own
+//! (`foobar-load-XXXXXXXX`), whose posts (seeded and ramped) and sessions are deleted with it at
+//! the end, and the pgbench database is dropped, also when the run fails or is interrupted.
 
 mod config;
 pub mod oha;
 pub mod pgbench;
 pub mod ramp;
+pub mod sign_in;
 pub mod svg;
 
 use std::path::PathBuf;
@@ -28,16 +32,17 @@ use oha::{Measurement, Pacing, Request};
 use ramp::{Ramp, Step};
 
 use crate::interrupt::{with_cleanup, Interrupt};
+use crate::site::{Account, Session};
 use crate::{stack, Site};
 
 pub type Error = anyhow::Error;
 
-/// The author of every post foobar-load writes.
-pub const AUTHOR: &str = "foobar-load";
+/// The prefix of the account each run signs up and writes as (`foobar-load-XXXXXXXX`).
+pub const USER_PREFIX: &str = "foobar-load";
 
-/// The title of every post of run `run_id`: what its cleanup deletes, with [`AUTHOR`].
+/// The title of every post of run `run_id`.
 pub fn marker(run_id: &str) -> String {
-    format!("{AUTHOR} {run_id}")
+    format!("{USER_PREFIX} {run_id}")
 }
 
 /// Targets of the issue for `GET /api/posts/{id}`, printed beside the ratios (not asserted:
@@ -80,8 +85,8 @@ impl Endpoint {
     }
 
     /// The request against `base`; `post_id` is the post that `GET /api/posts/{id}` reads,
-    /// `marker` the title of the posts it creates.
-    pub fn request(self, base: &str, post_id: i64, marker: &str) -> Request {
+    /// `marker` the title of the posts it creates as `session`'s user.
+    pub fn request(self, base: &str, post_id: i64, marker: &str, session: &Session) -> Request {
         let (method, path, body) = match self {
             Endpoint::Page => ("GET", "/".to_owned(), None),
             Endpoint::Post => ("GET", format!("/api/posts/{post_id}"), None),
@@ -96,6 +101,7 @@ impl Endpoint {
         Request {
             method,
             url: format!("{base}{path}"),
+            cookie: (self == Endpoint::Create).then(|| session.cookie()),
             body,
         }
     }
@@ -150,11 +156,14 @@ pub struct LoadReport {
     pub post_id: i64,
     pub ramps: Vec<Ramp>,
     pub comparison: Comparison,
+    /// The account the run wrote as (deleted at the end).
+    pub username: String,
+    pub sign_ins: sign_in::SignIns,
 }
 
 /// A post of run `marker`, as JSON.
 fn post(marker: &str, body: &str) -> serde_json::Value {
-    serde_json::json!({ "author": AUTHOR, "title": marker, "body": body })
+    serde_json::json!({ "title": marker, "body": body })
 }
 
 /// Runs everything against the stack: seeds posts, compares, ramps each endpoint; then deletes
@@ -164,28 +173,35 @@ fn post(marker: &str, body: &str) -> serde_json::Value {
 pub fn run(config: Config, interrupt: &Interrupt) -> Result<LoadReport> {
     let started_at = chrono::Utc::now();
     let marker = marker(&format!("{:x}", started_at.timestamp_millis()));
-    let newest_before = stack::newest_post_id().context("reading the newest post id")?;
-    let result = measure_all(config, &marker, interrupt);
-    interrupt.announce("deleting the run's posts and dropping the pgbench database");
-    let cleaned = clean_up(&marker, newest_before);
+    let account = Account::random(USER_PREFIX)?;
+    let result = measure_all(config, &marker, &account, interrupt);
+    interrupt.announce("deleting the run's account and posts, and dropping the pgbench database");
+    let cleaned = clean_up(&account.username);
     let mut report = with_cleanup(result, cleaned)?;
     report.started_at = started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     Ok(report)
 }
 
-/// Deletes the run's posts and drops the pgbench database; both are tried.
-fn clean_up(marker: &str, newest_before: i64) -> Result<()> {
-    // Posts the app was still committing when oha stopped: see `stack::delete_load_posts`.
-    let deleted = stack::delete_load_posts(marker, newest_before)
-        .with_context(|| format!("deleting the posts titled {marker:?}"));
+/// Deletes the run's account with its posts and sessions, and drops the pgbench database;
+/// both are tried.
+fn clean_up(username: &str) -> Result<()> {
+    // Posts the app was still committing when oha stopped are waited for: see
+    // `stack::delete_tool_account`.
+    let deleted = stack::delete_tool_account(USER_PREFIX, username)
+        .with_context(|| format!("deleting the run's account {username}"));
     if let Ok(count) = &deleted {
-        eprintln!("deleted the run's {count} posts");
+        eprintln!("deleted the run's account {username} and its {count} posts");
     }
     let dropped = stack::drop_pgbench_database().context("dropping the pgbench database");
     deleted.and(dropped)
 }
 
-fn measure_all(config: Config, marker: &str, interrupt: &Interrupt) -> Result<LoadReport> {
+fn measure_all(
+    config: Config,
+    marker: &str,
+    account: &Account,
+    interrupt: &Interrupt,
+) -> Result<LoadReport> {
     let plan = config.plan();
     let duration = Duration::from_secs_f64(plan.step_secs);
 
@@ -201,6 +217,9 @@ fn measure_all(config: Config, marker: &str, interrupt: &Interrupt) -> Result<Lo
         "the app does not answer on {} (publish it with tools/compose.load.yml; `make load` does)",
         config.direct_url
     );
+    eprintln!("signing up {} through {}", account.username, config.url);
+    let session = site.sign_up_until(account, Duration::from_secs(60))?;
+    let site = site.signed_in(&session);
     eprintln!("seeding {} posts through {}", config.seed_posts, config.url);
     let post_id = seed(&site, config.seed_posts, marker, interrupt)?;
     eprintln!("preparing the pgbench database in the db container");
@@ -209,8 +228,8 @@ fn measure_all(config: Config, marker: &str, interrupt: &Interrupt) -> Result<Lo
     let closed = Pacing::Closed {
         connections: config.concurrency,
     };
-    let full_stack_read = Endpoint::Post.request(&config.url, post_id, marker);
-    let direct_read = Endpoint::Post.request(&config.direct_url, post_id, marker);
+    let full_stack_read = Endpoint::Post.request(&config.url, post_id, marker, &session);
+    let direct_read = Endpoint::Post.request(&config.direct_url, post_id, marker, &session);
     eprintln!("warming up for {} s", WARM_UP.as_secs());
     oha::run(&full_stack_read, closed, WARM_UP, interrupt)?;
     let full_stack = measure(&full_stack_read, closed, duration, interrupt)?;
@@ -228,20 +247,45 @@ fn measure_all(config: Config, marker: &str, interrupt: &Interrupt) -> Result<Lo
     );
 
     let mut ramps = Vec::new();
-    for endpoint in Endpoint::ALL {
-        let request = endpoint.request(&config.url, post_id, marker);
-        let rates = ramp::rates(plan.start_rate, plan.factor, plan.max_steps);
-        ramps.push(Ramp::run(endpoint.label(), rates, |rps| {
+    let ramp_of = |label: &str, request: &Request, start: f64| {
+        let rates = ramp::rates(start, plan.factor, plan.max_steps);
+        Ramp::run(label, rates, |rps| {
             let pacing = Pacing::Fixed {
                 rps,
                 connections: config.connections,
             };
             Ok(Step {
                 offered_rps: rps,
-                measured: measure(&request, pacing, duration, interrupt)?,
+                measured: measure(request, pacing, duration, interrupt)?,
             })
-        })?);
+        })
+    };
+    for endpoint in Endpoint::ALL {
+        let request = endpoint.request(&config.url, post_id, marker, &session);
+        ramps.push(ramp_of(endpoint.label(), &request, plan.start_rate)?);
     }
+
+    let requests = sign_in::Requests {
+        sign_in: Request {
+            method: "POST",
+            url: format!("{}/api/session", config.direct_url),
+            cookie: None,
+            body: Some(account.credentials().to_string()),
+        },
+        me: Request {
+            method: "GET",
+            url: format!("{}/api/me", config.direct_url),
+            cookie: Some(session.cookie()),
+            body: None,
+        },
+        read: full_stack_read.clone(),
+    };
+    let start = plan.start_rate / sign_in::START_DIVISOR;
+    let sign_in_ramp = ramp_of(sign_in::LABEL, &requests.sign_in, start)?;
+    // The flood runs at the knee; reads at the first rate of their ramp, below every knee so far.
+    let flood_rps = sign_in_ramp.knee_rps.unwrap_or(start);
+    ramps.push(sign_in_ramp);
+    let sign_ins = sign_in::measure(&requests, flood_rps, plan.start_rate, duration, interrupt)?;
 
     Ok(LoadReport {
         // Set by `run`.
@@ -252,6 +296,8 @@ fn measure_all(config: Config, marker: &str, interrupt: &Interrupt) -> Result<Lo
         post_id,
         ramps,
         comparison,
+        username: account.username.clone(),
+        sign_ins,
     })
 }
 
@@ -311,7 +357,7 @@ impl LoadReport {
 }
 
 /// A latency for the tables: `-` when nothing answered.
-fn ms(value: Option<f64>) -> String {
+pub(crate) fn ms(value: Option<f64>) -> String {
     value.map_or("-".into(), |ms| format!("{ms:.2}"))
 }
 
@@ -399,6 +445,45 @@ impl fmt::Display for LoadReport {
             "  full stack / pgbench -S      {:>9.2}         target >= {PGBENCH_TARGET}",
             c.full_stack_over_pgbench
         )?;
+        let s = &self.sign_ins;
+        writeln!(
+            f,
+            "\nsign-ins, straight to the app (nginx allows one address one a second):"
+        )?;
+        for (what, m) in [
+            ("one sign-in at a time", &s.one_at_a_time),
+            ("GET /api/me at a time", &s.me_one_at_a_time),
+        ] {
+            writeln!(
+                f,
+                "  {what:<28} p50 {} ms, p99 {} ms",
+                ms(m.p50_ms),
+                ms(m.p99_ms)
+            )?;
+        }
+        writeln!(
+            f,
+            "  one argon2id hash            ~{} ms (the difference of the p50s)",
+            ms(s.hash_ms())
+        )?;
+        writeln!(
+            f,
+            "  GET /api/posts/{{id}} at {:.0} req/s through the stack: p99 {} ms alone, {} ms \
+             during {:.0} sign-ins/s ({:.0} achieved, {} errors)",
+            s.read_rps,
+            ms(s.read_alone.p99_ms),
+            ms(s.read_during_flood.p99_ms),
+            s.flood_rps,
+            s.flood.achieved_rps,
+            s.flood.errors
+        )?;
+        writeln!(
+            f,
+            "  read p99 during / without the flood {:>5}   target <= {}",
+            s.read_p99_ratio()
+                .map_or("-".into(), |ratio| format!("{ratio:.2}")),
+            sign_in::READ_P99_TARGET
+        )?;
         writeln!(
             f,
             "note: oha, nginx, the app, PostgreSQL and pgbench all share this host's {} cores: \
@@ -443,28 +528,47 @@ mod tests {
                 measurement(4000.0),
                 12000.0,
             ),
+            username: "foobar-load-0a1b2c3d".into(),
+            sign_ins: sign_in::SignIns {
+                one_at_a_time: step(10.0, 10.0, 300.0, 0).measured,
+                me_one_at_a_time: step(10.0, 10.0, 20.0, 0).measured,
+                flood_rps: 40.0,
+                flood: measurement(40.0),
+                read_rps: 250.0,
+                read_alone: step(250.0, 250.0, 2.0, 0).measured,
+                read_during_flood: step(250.0, 250.0, 3.0, 0).measured,
+            },
         }
+    }
+
+    fn session() -> Session {
+        Session::new("foobar-load-0a1b2c3d", "token")
     }
 
     #[test]
     fn requests_per_endpoint() {
-        let get = Endpoint::Post.request("http://127.0.0.1:8080", 42, "foobar-load 1a");
+        let get = Endpoint::Post.request("http://127.0.0.1:8080", 42, "foobar-load 1a", &session());
         assert_eq!(
-            (get.method, get.url.as_str(), get.body),
-            ("GET", "http://127.0.0.1:8080/api/posts/42", None)
+            (get.method, get.url.as_str(), get.body, get.cookie),
+            ("GET", "http://127.0.0.1:8080/api/posts/42", None, None)
         );
-        let post = Endpoint::Create.request("http://h", 42, "foobar-load 1a");
+        let post = Endpoint::Create.request("http://h", 42, "foobar-load 1a", &session());
         assert_eq!(
             (post.method, post.url.as_str()),
             ("POST", "http://h/api/posts")
         );
-        let body: serde_json::Value = serde_json::from_str(&post.body.unwrap()).unwrap();
         assert_eq!(
-            (&body["author"], &body["title"]),
-            (&AUTHOR.into(), &"foobar-load 1a".into()),
-            "marked for the cleanup"
+            post.cookie.as_deref(),
+            Some("foobar_session=token"),
+            "signed in"
         );
+        let body: serde_json::Value = serde_json::from_str(&post.body.unwrap()).unwrap();
+        assert_eq!(body["title"], "foobar-load 1a");
         assert!(body["body"].is_string());
+        assert!(
+            body.get("author").is_none(),
+            "the author is the session's user"
+        );
     }
 
     #[test]
@@ -488,6 +592,8 @@ mod tests {
             "GET /api/posts/{id} 400 req/s saturated at 800 req/s (p99 > 1 s)",
             "full stack / straight to app 0.75 target >= 0.8",
             "full stack / pgbench -S 0.25 target >= 0.5",
+            "one argon2id hash ~28.00 ms (the difference of the p50s)",
+            "read p99 during / without the flood 1.50 target <= 2",
         ] {
             assert!(
                 lines.iter().any(|l| l == expected),

@@ -17,6 +17,8 @@ use crate::SITE_HOST;
 pub struct Request {
     pub method: &'static str,
     pub url: String,
+    /// The `Cookie` header, e.g. a session.
+    pub cookie: Option<String>,
     /// JSON.
     pub body: Option<String>,
 }
@@ -56,6 +58,9 @@ pub fn args(request: &Request, pacing: Pacing, duration: Duration) -> Vec<String
             connections.to_string(),
         ]),
         Pacing::Closed { connections } => args.extend(["-c".into(), connections.to_string()]),
+    }
+    if let Some(cookie) = &request.cookie {
+        args.extend(["-H".into(), format!("Cookie: {cookie}")]);
     }
     if let Some(body) = &request.body {
         args.extend([
@@ -184,6 +189,7 @@ mod tests {
         let request = Request {
             method: "POST",
             url: "http://127.0.0.1:8080/api/posts".into(),
+            cookie: Some("foobar_session=abc".into()),
             body: Some(r#"{"a":1}"#.into()),
         };
         let pacing = Pacing::Fixed {
@@ -193,7 +199,8 @@ mod tests {
         assert_eq!(
             args(&request, pacing, Duration::from_millis(2500)).join(" "),
             "--no-tui --output-format json -z 2500ms -H Host: www.foobar.com -m POST \
-             -q 400 --latency-correction -c 64 -T application/json -d {\"a\":1} \
+             -q 400 --latency-correction -c 64 -H Cookie: foobar_session=abc \
+             -T application/json -d {\"a\":1} \
              http://127.0.0.1:8080/api/posts"
         );
     }
@@ -203,6 +210,7 @@ mod tests {
         let request = Request {
             method: "GET",
             url: "http://127.0.0.1:18000/api/posts/7".into(),
+            cookie: None,
             body: None,
         };
         let args = args(
