@@ -63,13 +63,16 @@ impl Hasher {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("hasher-{n}"))
-                .spawn(move || loop {
-                    // The lock is held only while taking a job; the sender lives as long as
-                    // the Hasher, and its drop ends the thread.
-                    let job = queue.lock().map(|queue| queue.recv());
-                    match job {
-                        Ok(Ok(job)) => job(),
-                        _ => break,
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // The lock is held only while taking a job; the sender lives as long
+                        // as the Hasher, and its drop ends the thread.
+                        let job = queue.lock().map(|queue| queue.recv());
+                        match job {
+                            Ok(Ok(job)) => job(),
+                            _ => break,
+                        }
                     }
                 })
                 .expect("start a hasher thread");
@@ -139,6 +142,31 @@ impl Hasher {
         answered
             .await
             .map_err(|_| HashError::Failed("a hasher thread panicked".to_owned()))
+    }
+}
+
+/// Niceness of the hasher threads. When sign-ins and other requests compete for the cores,
+/// the scheduler gives a nice-10 thread about a tenth of a nice-0 one's share: the hashes
+/// wait, not the reads, yet still progress under a read flood (`SCHED_IDLE` would starve
+/// them; it measured no better for reads). Lowering one's own priority needs no privilege.
+const HASHER_NICENESS: libc::c_int = 10;
+
+/// Lowers the calling thread's priority to [`HASHER_NICENESS`] (on Linux `nice` is per
+/// thread). A failure only costs the preference, so it is logged, not fatal.
+fn lower_priority() {
+    // SAFETY: gettid and setpriority take and return plain integers and touch no memory of ours.
+    let result = unsafe {
+        libc::setpriority(
+            libc::PRIO_PROCESS,
+            libc::gettid() as libc::id_t,
+            HASHER_NICENESS,
+        )
+    };
+    if result != 0 {
+        log::warn!(
+            "cannot lower the priority of a hasher thread: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
@@ -307,6 +335,17 @@ mod tests {
         let ours = hash_now("pass phrase").unwrap();
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(argon2().verify_password(b"pass phrase", &parsed).is_ok());
+    }
+
+    #[actix_web::test]
+    async fn hashers_yield_the_cores_to_other_work() {
+        let hasher = Hasher::new(1, Duration::from_secs(5));
+        // SAFETY: as in lower_priority.
+        let niceness = hasher
+            .run(|| unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) })
+            .await
+            .unwrap();
+        assert_eq!(niceness, HASHER_NICENESS);
     }
 
     #[actix_web::test]

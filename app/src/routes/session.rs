@@ -154,10 +154,14 @@ pub async fn sign_in(
     let token = SessionToken::generate();
     let token_hash = token.hash();
     let expiry = policy.expiry(Utc::now());
+    // One transaction: one commit (one WAL flush) per sign-in instead of three.
     db.run(move |conn| {
-        users::clear_login_failures(conn, &username)?;
-        sessions::delete_expired(conn, user.id, expiry)?;
-        sessions::insert(conn, &token_hash, user.id)
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            users::clear_login_failures(conn, &username)?;
+            sessions::delete_expired(conn, user.id, expiry)?;
+            sessions::insert(conn, &token_hash, user.id)
+        })
     })
     .await?;
     Ok(HttpResponse::NoContent()
