@@ -94,6 +94,11 @@ async fn openapi_document_describes_every_route() {
     for path in [
         "/api/posts",
         "/api/posts/{id}",
+        "/api/users",
+        "/api/users/{username}/posts",
+        "/api/session",
+        "/api/me",
+        "/api/me/password",
         "/api/health",
         "/api/ready",
         "/api/version",
@@ -101,6 +106,51 @@ async fn openapi_document_describes_every_route() {
         assert!(paths.contains_key(path), "missing {path}");
     }
     assert!(doc["paths"]["/api/posts"]["post"]["responses"]["422"].is_object());
+}
+
+#[tokio::test]
+async fn openapi_documents_the_session_cookie_and_every_account_status() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+
+    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+
+    let scheme = &doc["components"]["securitySchemes"]["session"];
+    assert_eq!(
+        (&scheme["type"], &scheme["in"], &scheme["name"]),
+        (&json!("apiKey"), &json!("cookie"), &json!("foobar_session"))
+    );
+    for (path, method, statuses) in [
+        ("/api/users", "post", &["201", "409", "422", "429"][..]),
+        ("/api/session", "post", &["204", "401", "422", "429", "503"]),
+        ("/api/session", "delete", &["204", "403"]),
+        ("/api/me", "get", &["200", "401"]),
+        ("/api/me/password", "put", &["204", "401", "422", "429"]),
+        ("/api/posts", "post", &["201", "401", "403", "422"]),
+        ("/api/posts/{id}", "delete", &["204", "401", "403", "404"]),
+        ("/api/users/{username}/posts", "get", &["200", "404", "422"]),
+    ] {
+        let operation = &doc["paths"][path][method];
+        for status in statuses {
+            assert!(
+                operation["responses"][status].is_object(),
+                "{method} {path} documents {status}"
+            );
+        }
+    }
+    for (path, method) in [
+        ("/api/me", "get"),
+        ("/api/me/password", "put"),
+        ("/api/posts", "post"),
+        ("/api/posts/{id}", "delete"),
+    ] {
+        assert_eq!(
+            doc["paths"][path][method]["security"],
+            json!([{"session": []}]),
+            "{method} {path} needs the session"
+        );
+    }
 }
 
 /// The parameter `name` of the operation at `path` and `method`.
