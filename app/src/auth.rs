@@ -284,6 +284,10 @@ pub struct SessionPolicy {
 }
 
 impl SessionPolicy {
+    /// Sessions one user may have at once; signing in once more revokes the oldest. Bounds
+    /// the rows every sign-in looks at, whatever a script does with one account.
+    pub const MAX_PER_USER: i64 = 32;
+
     pub fn expiry(&self, now: DateTime<Utc>) -> Expiry {
         Expiry {
             idle_before: now - self.idle_timeout,

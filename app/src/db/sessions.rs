@@ -71,15 +71,32 @@ pub fn delete_others(
     .execute(conn)
 }
 
-/// Removes the user's sessions that are over, so each user's rows stay few.
-pub fn delete_expired(conn: &mut PgConnection, user_id: i64, expiry: Expiry) -> QueryResult<usize> {
+/// Removes the user's sessions that are over, and all but the newest `keep - 1` of the rest,
+/// making room for one more: each user's rows, and the work of every sign-in, stay bounded.
+pub fn delete_expired(
+    conn: &mut PgConnection,
+    user_id: i64,
+    expiry: Expiry,
+    keep: i64,
+) -> QueryResult<usize> {
+    // When the newest `keep - 1` sessions were made: older ones go.
+    let oldest_kept: DateTime<Utc> = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .order(sessions::created_at.desc())
+        .select(sessions::created_at)
+        .offset(keep - 2)
+        .first(conn)
+        .optional()?
+        // Fewer than that: this condition adds nothing to the lifetime's.
+        .unwrap_or(expiry.created_before);
     diesel::delete(
         sessions::table
             .filter(sessions::user_id.eq(user_id))
             .filter(
                 sessions::last_seen_at
                     .lt(expiry.idle_before)
-                    .or(sessions::created_at.lt(expiry.created_before)),
+                    .or(sessions::created_at.lt(expiry.created_before))
+                    .or(sessions::created_at.lt(oldest_kept)),
             ),
     )
     .execute(conn)

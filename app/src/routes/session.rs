@@ -159,7 +159,7 @@ pub async fn sign_in(
         use diesel::Connection;
         conn.transaction(|conn| {
             users::clear_login_failures(conn, &username)?;
-            sessions::delete_expired(conn, user.id, expiry)?;
+            sessions::delete_expired(conn, user.id, expiry, SessionPolicy::MAX_PER_USER)?;
             sessions::insert(conn, &token_hash, user.id)
         })
     })

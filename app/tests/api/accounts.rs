@@ -318,6 +318,26 @@ async fn sessions_end_after_the_idle_timeout_and_the_lifetime() {
 }
 
 #[tokio::test]
+async fn a_user_keeps_at_most_32_sessions_and_the_oldest_goes_first() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let (second, _) = app.sign_in("tester", PASSWORD).await;
+
+    // `app.client`'s session is the oldest, `second` the next; 31 more make 33.
+    let mut newest = None;
+    for _ in 0..31 {
+        newest = Some(app.sign_in("tester", PASSWORD).await.0);
+    }
+
+    assert_error(app.get("/api/me").await, 401, "unauthorized").await;
+    for client in [&second, &newest.unwrap()] {
+        let me = client.get(app.url("/api/me")).send().await.unwrap();
+        assert_eq!(me.status(), 200);
+    }
+}
+
+#[tokio::test]
 async fn changing_the_password_revokes_every_other_session() {
     let Some(app) = TestApp::spawn().await else {
         return;

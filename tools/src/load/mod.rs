@@ -272,12 +272,7 @@ fn measure_all(
             cookie: None,
             body: Some(account.credentials().to_string()),
         },
-        me: Request {
-            method: "GET",
-            url: format!("{}/api/me", config.direct_url),
-            cookie: Some(session.cookie()),
-            body: None,
-        },
+        direct_read: direct_read.clone(),
         read: full_stack_read.clone(),
     };
     let start = plan.start_rate / sign_in::START_DIVISOR;
@@ -452,7 +447,7 @@ impl fmt::Display for LoadReport {
         )?;
         for (what, m) in [
             ("one sign-in at a time", &s.one_at_a_time),
-            ("GET /api/me at a time", &s.me_one_at_a_time),
+            ("a one-query read at a time", &s.read_one_at_a_time),
         ] {
             writeln!(
                 f,
@@ -531,7 +526,7 @@ mod tests {
             username: "foobar-load-0a1b2c3d".into(),
             sign_ins: sign_in::SignIns {
                 one_at_a_time: step(10.0, 10.0, 300.0, 0).measured,
-                me_one_at_a_time: step(10.0, 10.0, 20.0, 0).measured,
+                read_one_at_a_time: step(10.0, 10.0, 20.0, 0).measured,
                 flood_rps: 40.0,
                 flood: measurement(40.0),
                 read_rps: 250.0,
