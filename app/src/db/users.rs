@@ -25,15 +25,6 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
 }
 
-impl UserRow {
-    pub fn as_ref(&self) -> UserRef {
-        UserRef {
-            id: self.id,
-            username: self.username.clone(),
-        }
-    }
-}
-
 pub fn find_by_username(conn: &mut PgConnection, name: &Username) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::username.eq(name.as_str()))

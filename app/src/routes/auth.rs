@@ -68,23 +68,25 @@ impl FromRequest for SignedIn {
 /// and subrequests do not send it (`SameSite=Lax`), and it expires with the session.
 pub(crate) fn session_cookie(policy: &SessionPolicy, token: &SessionToken) -> Cookie<'static> {
     let max_age = time::Duration::seconds(policy.lifetime.as_secs().try_into().unwrap_or(i64::MAX));
-    Cookie::build(COOKIE, token.expose().to_owned())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(policy.secure_cookie)
-        .max_age(max_age)
-        .finish()
+    let mut cookie = cookie(policy, token.expose().to_owned());
+    cookie.set_max_age(max_age);
+    cookie
 }
 
 /// Tells the browser to forget the session cookie.
 pub(crate) fn removal_cookie(policy: &SessionPolicy) -> Cookie<'static> {
-    let mut cookie = Cookie::build(COOKIE, "")
+    let mut cookie = cookie(policy, String::new());
+    cookie.make_removal();
+    cookie
+}
+
+/// The session cookie's attributes, both when set and when removed (a browser matches a
+/// removal by name, path and domain).
+fn cookie(policy: &SessionPolicy, value: String) -> Cookie<'static> {
+    Cookie::build(COOKIE, value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(policy.secure_cookie)
-        .finish();
-    cookie.make_removal();
-    cookie
+        .finish()
 }

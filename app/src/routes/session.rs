@@ -83,20 +83,27 @@ impl From<HashError> for AppError {
     }
 }
 
-/// 429 while `name` must wait after repeated failures (see [`LoginThrottle`]).
-async fn check_throttle(db: &Db, name: &Username) -> Result<(), AppError> {
+/// The account `name` would sign in to, if there is one, once the throttle allows another
+/// attempt: 429 while `name` must wait after repeated failures (see [`LoginThrottle`]). The
+/// failures and the account come in one round trip.
+async fn attempt(db: &Db, name: &Username) -> Result<Option<UserRow>, AppError> {
     let lookup = name.clone();
-    let Some((failures, last)) = db
-        .run(move |conn| users::login_failures(conn, &lookup))
-        .await?
-    else {
-        return Ok(());
+    let (failures, user) = db
+        .run(move |conn| {
+            Ok((
+                users::login_failures(conn, &lookup)?,
+                users::find_by_username(conn, &lookup)?,
+            ))
+        })
+        .await?;
+    let Some((failures, last)) = failures else {
+        return Ok(user);
     };
     let now = Utc::now();
     let wait = LoginThrottle::wait_after(failures);
     let remaining = (last + wait - now).num_milliseconds();
     if remaining <= 0 || last + LoginThrottle::FORGET_AFTER < now {
-        return Ok(());
+        return Ok(user);
     }
     let retry_after_secs = (remaining as u64).div_ceil(1000);
     Err(AppError::TooManyRequests {
@@ -139,11 +146,7 @@ pub async fn sign_in(
     let (username, password) = credentials(input.into_inner())?;
     let username = Username::parse(&username)?;
     let password = Password::given(Field::Password, password)?;
-    check_throttle(&db, &username).await?;
-    let lookup = username.clone();
-    let user = db
-        .run(move |conn| users::find_by_username(conn, &lookup))
-        .await?;
+    let user = attempt(&db, &username).await?;
     // Without an account (or a hash) this verifies against a dummy hash: the same work.
     let stored = user.as_ref().and_then(|user| user.password_hash.clone());
     let matches = hasher.verify(password, stored).await?;
@@ -248,10 +251,8 @@ pub async fn change_password(
     let username = Username::parse(&signed_in.user.username).map_err(AppError::internal)?;
     let current = Password::given(Field::CurrentPassword, current)?;
     let new = Password::new_for(Field::NewPassword, new, &username)?;
-    check_throttle(&db, &username).await?;
     let user_id = signed_in.user.id;
-    let stored = db
-        .run(move |conn| users::find(conn, user_id))
+    let stored = attempt(&db, &username)
         .await?
         .ok_or(AppError::Unauthorized)?
         .password_hash;

@@ -147,13 +147,9 @@ impl TestApp {
 
     /// Signs up `username` (password [`PASSWORD`]) and returns a client signed in as it.
     pub async fn sign_up(&self, username: &str) -> reqwest::Client {
-        let client = new_client();
-        let response = client
-            .post(self.url("/api/users"))
-            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
-            .send()
-            .await
-            .expect("request sent");
+        let (client, response) = self
+            .send_credentials("/api/users", username, PASSWORD)
+            .await;
         assert_eq!(response.status(), 201, "sign up {username}");
         client
     }
@@ -164,9 +160,20 @@ impl TestApp {
         username: &str,
         password: &str,
     ) -> (reqwest::Client, reqwest::Response) {
+        self.send_credentials("/api/session", username, password)
+            .await
+    }
+
+    /// POSTs `{username, password}` to `path` from a new client; returns it and the response.
+    async fn send_credentials(
+        &self,
+        path: &str,
+        username: &str,
+        password: &str,
+    ) -> (reqwest::Client, reqwest::Response) {
         let client = new_client();
         let response = client
-            .post(self.url("/api/session"))
+            .post(self.url(path))
             .json(&serde_json::json!({"username": username, "password": password}))
             .send()
             .await
