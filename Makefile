@@ -43,13 +43,13 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
 
 .PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load lint schema
+        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-deps: ## Install Docker, Compose v2, debootstrap, libpq, PostgreSQL and chromium (Debian host, as root)
+deps: ## Install Docker, Compose v2, debootstrap, libpq, PostgreSQL, chromium, wrk and nginx (Debian host, as root)
 	bash .ci/install-docker
 
 # What `make up` and `make test` need on the host (what `make deps` installs, and cargo). As root
@@ -151,19 +151,29 @@ slow-clients: build ## Slow-client drill (root): one attacker's slowloris agains
 # The app is published on 127.0.0.1:APP_DIRECT_PORT for the run only (tools/compose.load.yml),
 # so that the same read can go to it without nginx; the trap restores the plain layout however
 # the run ends. A SIGTERM to make is passed on to the harness, which removes what it wrote before
-# the trap runs. oha's version is pinned: the harness reads its JSON report.
-OHA_VERSION := 1.16.0
+# the trap runs. $(1) is the harness's command line.
 LOAD_COMPOSE := $(COMPOSE) -f docker-compose.yml -f tools/compose.load.yml
+define with_app_published
+	trap '$(COMPOSE) up -d --wait --no-deps app' EXIT; \
+	  $(LOAD_COMPOSE) up -d --wait --no-deps app; \
+	  $(1) & pid=$$!; \
+	  trap 'kill -TERM $$pid 2>/dev/null; wait $$pid' TERM HUP; \
+	  status=0; wait $$pid || status=$$?; exit $$status
+endef
 
+# oha's version is pinned: the harness reads its JSON report.
+OHA_VERSION := 1.16.0
 load: ## Ramp each endpoint to saturation (oha): knee, plots, ratios to the app alone and pgbench (LOAD_ARGS)
 	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)
 	cargo build -q -p foobar-tools --bin foobar-load
-	trap '$(COMPOSE) up -d --wait --no-deps app' EXIT; \
-	  $(LOAD_COMPOSE) up -d --wait --no-deps app; \
-	  cargo run -q -p foobar-tools --bin foobar-load -- --url "$(FOOBAR_URL)" \
-	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(LOAD_ARGS) & pid=$$!; \
-	  trap 'kill -TERM $$pid 2>/dev/null; wait $$pid' TERM HUP; \
-	  status=0; wait $$pid || status=$$?; exit $$status
+	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-load -- --url "$(FOOBAR_URL)" \
+	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(LOAD_ARGS))
+
+bench: ## Cost per request (wrk): each tier beside its ceiling (bare nginx, the app alone, pgbench) (BENCH_ARGS)
+	@command -v wrk >/dev/null && [ -x /usr/sbin/nginx ] || { echo "missing: wrk or nginx. Run: sudo make deps" >&2; exit 1; }
+	cargo build -q -p foobar-tools --bin foobar-bench
+	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-bench -- --url "$(FOOBAR_URL)" \
+	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(BENCH_ARGS))
 
 test: preflight ## Run every test: unit, integration, nginx and DNS checks, then the stack tests on a fresh stack
 	@$(MAKE) --no-print-directory test-app

@@ -1,0 +1,534 @@
+//! Cost per request: each tier's throughput beside its own ceiling, in one run.
+//!
+//! The guestbook page from a bare nginx on the host ([`bare`]), from the stack's nginx inside
+//! the web container's network namespace, and through the published port; `GET /api/posts/{id}`
+//! from the app inside its namespace, through its own published port (tools/compose.load.yml),
+//! and through the whole stack; and `pgbench -S` in the db container. All closed loop with `wrk`
+//! ([`wrk`]) over keep-alive connections, each figure the median of several runs taken in
+//! interleaved rounds (so that drift on the host touches every figure alike), with each tier's
+//! CPU per request from its cgroup ([`cpu`]). Saved as `bench.json` (a [`BenchReport`]).
+//!
+//! The run signs up an account of its own (`foobar-bench-XXXXXXXX`) to write the post it reads;
+//! the account, the post and the pgbench database are removed at the end, however it ends.
+
+pub mod bare;
+mod config;
+pub mod cpu;
+pub mod wrk;
+
+use std::path::PathBuf;
+use std::time::Duration;
+use std::{fmt, io, thread};
+
+use anyhow::{bail, Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+pub use config::Config;
+
+use crate::interrupt::{with_cleanup, Interrupt};
+use crate::load::pgbench;
+use crate::site::Account;
+use crate::{compose_ok, stack, Site};
+
+/// The prefix of the account each run signs up (`foobar-bench-XXXXXXXX`).
+pub const USER_PREFIX: &str = "foobar-bench";
+
+/// Ports inside the containers (nginx.conf's `listen`, the app's `APP_PORT`).
+const WEB_PORT: u16 = 8080;
+const APP_PORT: u16 = 8000;
+
+/// Unmeasured load on each HTTP figure first: the app's pool grows on demand.
+const WARM_UP: Duration = Duration::from_secs(1);
+
+/// What is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Case {
+    PageBare,
+    PageWebNetns,
+    PageStack,
+    ReadAppNetns,
+    ReadAppPublished,
+    ReadStack,
+    Pgbench,
+}
+
+impl Case {
+    pub const ALL: [Case; 7] = [
+        Case::PageBare,
+        Case::PageWebNetns,
+        Case::PageStack,
+        Case::ReadAppNetns,
+        Case::ReadAppPublished,
+        Case::ReadStack,
+        Case::Pgbench,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Case::PageBare => "page: bare nginx on the host",
+            Case::PageWebNetns => "page: stack's nginx, inside web's netns",
+            Case::PageStack => "page: through the published port",
+            Case::ReadAppNetns => "GET /api/posts/{id}: app, inside its netns",
+            Case::ReadAppPublished => "GET /api/posts/{id}: app, its published port",
+            Case::ReadStack => "GET /api/posts/{id}: through the stack",
+            Case::Pgbench => "pgbench -S in the db container (TCP)",
+        }
+    }
+
+    fn is_page(self) -> bool {
+        matches!(self, Case::PageBare | Case::PageWebNetns | Case::PageStack)
+    }
+
+    /// Measured from inside a container's network namespace (needs root, for nsenter).
+    fn in_netns(self) -> bool {
+        matches!(self, Case::PageWebNetns | Case::ReadAppNetns)
+    }
+}
+
+/// The ratios the report gives: (numerator, denominator, what it says, target).
+pub const RATIOS: [(Case, Case, &str, Option<f64>); 6] = [
+    (
+        Case::PageStack,
+        Case::PageBare,
+        "page: stack / bare nginx",
+        Some(0.6),
+    ),
+    (
+        Case::PageWebNetns,
+        Case::PageBare,
+        "page: stack's nginx in its netns / bare",
+        None,
+    ),
+    (
+        Case::PageStack,
+        Case::PageWebNetns,
+        "page: published port / in the netns",
+        None,
+    ),
+    (
+        Case::ReadStack,
+        Case::ReadAppPublished,
+        "read: stack / app published",
+        Some(0.8),
+    ),
+    (
+        Case::ReadAppPublished,
+        Case::ReadAppNetns,
+        "read: app published / in its netns",
+        None,
+    ),
+    (
+        Case::ReadStack,
+        Case::Pgbench,
+        "read: stack / pgbench -S",
+        Some(0.35),
+    ),
+];
+
+/// One figure: its runs, their median and spread, and the CPU split of the median run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Figure {
+    pub case: Case,
+    pub what: String,
+    pub url: Option<String>,
+    pub connections: u32,
+    /// Requests (transactions) a second, one per run, in the order they ran.
+    pub runs: Vec<f64>,
+    pub median: f64,
+    /// (slowest − fastest) / median, percent: the noise.
+    pub spread_pct: f64,
+    /// Latency of the median run (wrk's; none for pgbench).
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// Failed answers over all runs (must be 0: the run fails otherwise).
+    pub errors: u64,
+    /// CPU µs per request of each container and of the rest of the host, in the median run.
+    pub cpu: Option<cpu::PerRequest>,
+    /// Why it was not measured.
+    pub skipped: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ratio {
+    pub what: String,
+    pub of: Case,
+    pub over: Case,
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+}
+
+/// A run as saved in `bench.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchReport {
+    pub started_at: String,
+    pub cores: usize,
+    pub config: Config,
+    pub rounds: u32,
+    pub secs: u32,
+    pub post_id: i64,
+    pub figures: Vec<Figure>,
+    pub ratios: Vec<Ratio>,
+}
+
+/// Runs the benchmark; removes the run's account and post and the pgbench database however it
+/// ends. Progress goes to stderr, a line per run.
+pub fn run(config: Config, interrupt: &Interrupt) -> Result<BenchReport> {
+    let started_at = chrono::Utc::now();
+    let account = Account::random(USER_PREFIX)?;
+    let result = measure_all(config, &account, interrupt);
+    interrupt.announce("deleting the run's account and post, and dropping the pgbench database");
+    let deleted = stack::delete_tool_account(USER_PREFIX, &account.username)
+        .map(drop)
+        .with_context(|| format!("deleting the run's account {}", account.username));
+    let dropped = stack::drop_pgbench_database().context("dropping the pgbench database");
+    let mut report = with_cleanup(result, deleted.and(dropped))?;
+    report.started_at = started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Ok(report)
+}
+
+/// The main process of Compose service `service`'s container.
+fn container_pid(service: &str) -> Result<u32> {
+    let id = compose_ok(&["ps", "-q", service])?;
+    let id = id
+        .lines()
+        .next()
+        .with_context(|| format!("no {service} container (make up)"))?;
+    let output = std::process::Command::new("docker")
+        .args(["inspect", "-f", "{{.State.Pid}}", id])
+        .output()
+        .context("running docker inspect")?;
+    let pid = stack::checked(&output, || format!("docker inspect {service}"))?;
+    pid.parse()
+        .with_context(|| format!("{service}'s pid: {pid:?}"))
+}
+
+/// One run of a case: requests a second, wrk's run (none for pgbench), the CPU split.
+type Measured = (f64, Option<wrk::Run>, Option<cpu::PerRequest>);
+
+/// How a case is run.
+enum Target {
+    Wrk { url: String, place: wrk::Place },
+    Pgbench,
+    Skipped(String),
+}
+
+fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Result<BenchReport> {
+    let (rounds, secs) = config.plan();
+    let duration = Duration::from_secs(secs.into());
+    let site = Site::new(&config.url)?;
+    if !site.wait_for_ok("/api/ready", Duration::from_secs(30)) {
+        bail!("{} is not ready (is the stack up? `make up`)", config.url);
+    }
+    if !Site::new(&config.direct_url)?.wait_for_ok("/api/health", Duration::from_secs(30)) {
+        bail!(
+            "the app does not answer on {} (publish it with tools/compose.load.yml; `make bench` does)",
+            config.direct_url
+        );
+    }
+    eprintln!(
+        "signing up {} and writing the post to read",
+        account.username
+    );
+    let session = site.sign_up_until(account, Duration::from_secs(60))?;
+    let response = site.signed_in(&session).post_json(
+        "/api/posts",
+        &serde_json::json!({ "title": "Benchmark", "body": "The post make bench reads." }),
+    )?;
+    if response.status() != reqwest::StatusCode::CREATED {
+        bail!("POST /api/posts answered {}", response.status());
+    }
+    let post_id = response.json::<serde_json::Value>()?["id"]
+        .as_i64()
+        .context("the created post has no id")?;
+    eprintln!("preparing the pgbench database in the db container");
+    pgbench::init(interrupt)?;
+    eprintln!("starting a bare nginx on the host");
+    let bare = bare::BareNginx::start(config.threads)?;
+
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let counters: Vec<cpu::Counter> = ["web", "app", "db"]
+        .iter()
+        .filter_map(|service| cpu::Counter::of(service, container_pid(service).ok()?))
+        .collect();
+    let read = format!("/api/posts/{post_id}");
+    let target = |case: Case| -> Result<Target> {
+        if case.in_netns() && !root {
+            return Ok(Target::Skipped(
+                "needs root (nsenter into the container's netns)".into(),
+            ));
+        }
+        let netns = |service| -> Result<wrk::Place> {
+            Ok(wrk::Place::NetnsOf {
+                pid: container_pid(service)?,
+            })
+        };
+        Ok(match case {
+            Case::PageBare => Target::Wrk {
+                url: bare.url(),
+                place: wrk::Place::Host,
+            },
+            Case::PageWebNetns => Target::Wrk {
+                url: format!("http://127.0.0.1:{WEB_PORT}/"),
+                place: netns("web")?,
+            },
+            Case::PageStack => Target::Wrk {
+                url: format!("{}/", config.url),
+                place: wrk::Place::Host,
+            },
+            Case::ReadAppNetns => Target::Wrk {
+                url: format!("http://127.0.0.1:{APP_PORT}{read}"),
+                place: netns("app")?,
+            },
+            Case::ReadAppPublished => Target::Wrk {
+                url: format!("{}{read}", config.direct_url),
+                place: wrk::Place::Host,
+            },
+            Case::ReadStack => Target::Wrk {
+                url: format!("{}{read}", config.url),
+                place: wrk::Place::Host,
+            },
+            Case::Pgbench => Target::Pgbench,
+        })
+    };
+    let targets: Vec<(Case, Target)> = Case::ALL
+        .iter()
+        .map(|&case| Ok((case, target(case)?)))
+        .collect::<Result<_>>()?;
+    let connections = |case: Case| {
+        if case.is_page() {
+            config.page_connections
+        } else {
+            config.read_connections
+        }
+    };
+    let load = |case: Case, url: &str, duration| wrk::Load {
+        url: url.to_owned(),
+        connections: connections(case),
+        threads: config.threads,
+        duration,
+    };
+
+    eprintln!("warming up: {} s of each", WARM_UP.as_secs());
+    for (case, target) in &targets {
+        if let Target::Wrk { url, place } = target {
+            wrk::run(&load(*case, url, WARM_UP), *place, interrupt)?;
+        }
+    }
+
+    let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); targets.len()];
+    for round in 1..=rounds {
+        for (i, (case, target)) in targets.iter().enumerate() {
+            let before = cpu::snapshot(&counters);
+            let (rps, run, requests) = match target {
+                Target::Skipped(_) => continue,
+                Target::Wrk { url, place } => {
+                    let run = wrk::run(&load(*case, url, duration), *place, interrupt)?;
+                    if run.errors > 0 {
+                        bail!(
+                            "{}: {} of {} requests failed ({url})",
+                            case.label(),
+                            run.errors,
+                            run.requests
+                        );
+                    }
+                    (run.rps, Some(run.clone()), run.requests)
+                }
+                Target::Pgbench => {
+                    let tps = pgbench::select_tps(config.read_connections, duration, interrupt)?;
+                    (tps, None, (tps * f64::from(secs)) as u64)
+                }
+            };
+            let after = cpu::snapshot(&counters);
+            let split = cpu::per_request(&counters, &before, &after, requests);
+            eprintln!("round {round}/{rounds} {}: {rps:.0}/s", case.label());
+            runs[i].push((rps, run, split));
+        }
+    }
+    drop(bare);
+
+    let figures: Vec<Figure> = targets
+        .iter()
+        .zip(runs)
+        .map(|((case, target), runs)| figure(*case, target, connections(*case), runs))
+        .collect();
+    let median_of = |case: Case| {
+        figures
+            .iter()
+            .find(|f| f.case == case && f.skipped.is_none())
+            .map(|f| f.median)
+    };
+    let ratios = RATIOS
+        .iter()
+        .map(|&(of, over, what, target)| Ratio {
+            what: what.to_owned(),
+            of,
+            over,
+            value: median_of(of).zip(median_of(over)).map(|(a, b)| a / b),
+            target,
+        })
+        .collect();
+    Ok(BenchReport {
+        started_at: String::new(),
+        cores: thread::available_parallelism().map_or(1, |n| n.get()),
+        config,
+        rounds,
+        secs,
+        post_id,
+        figures,
+        ratios,
+    })
+}
+
+/// The median of `values` (the mean of the middle two for an even count); NaN when empty.
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// (slowest − fastest) / median of `values`, percent.
+pub fn spread_pct(values: &[f64]) -> f64 {
+    let (low, high) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    if values.is_empty() {
+        0.0
+    } else {
+        100.0 * (high - low) / median(values)
+    }
+}
+
+fn figure(case: Case, target: &Target, connections: u32, runs: Vec<Measured>) -> Figure {
+    let rates: Vec<f64> = runs.iter().map(|(rps, ..)| *rps).collect();
+    let median = median(&rates);
+    // The run nearest the median speaks for the latency and the CPU split.
+    let typical = runs
+        .iter()
+        .min_by(|a, b| (a.0 - median).abs().total_cmp(&(b.0 - median).abs()));
+    let wrk_run = typical.and_then(|(_, run, _)| run.as_ref());
+    Figure {
+        case,
+        what: case.label().to_owned(),
+        url: match target {
+            Target::Wrk { url, .. } => Some(url.clone()),
+            _ => None,
+        },
+        connections,
+        median,
+        spread_pct: spread_pct(&rates),
+        runs: rates,
+        p50_ms: wrk_run.map(|r| r.p50_ms),
+        p99_ms: wrk_run.map(|r| r.p99_ms),
+        errors: runs
+            .iter()
+            .filter_map(|(_, run, _)| run.as_ref().map(|r| r.errors))
+            .sum(),
+        cpu: typical.and_then(|(.., split)| split.clone()),
+        skipped: match target {
+            Target::Skipped(why) => Some(why.clone()),
+            _ => None,
+        },
+    }
+}
+
+impl BenchReport {
+    /// `--out`, else [`crate::reports_dir`].
+    pub fn out_dir(&self) -> PathBuf {
+        self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    }
+
+    /// Writes `bench.json` into [`Self::out_dir`]; returns its path.
+    pub fn write(&self) -> io::Result<PathBuf> {
+        crate::write_json(&self.out_dir(), "bench", self)
+    }
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "closed loop, median of {} runs of {} s each, {} cores shared by wrk and the stack",
+            self.rounds, self.secs, self.cores
+        )?;
+        let names: Vec<&str> = self
+            .figures
+            .iter()
+            .find_map(|fig| fig.cpu.as_ref())
+            .map(|cpu| {
+                cpu.containers
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        write!(
+            f,
+            "{:<46} {:>4} {:>9} {:>7} {:>7}   CPU µs/request:",
+            "what", "conn", "req/s", "spread", "p99 ms"
+        )?;
+        for name in &names {
+            write!(f, " {name:>5}")?;
+        }
+        writeln!(f, " {:>5} {:>5}", "rest", "total")?;
+        for fig in &self.figures {
+            if let Some(why) = &fig.skipped {
+                writeln!(f, "{:<46} skipped: {why}", fig.what)?;
+                continue;
+            }
+            write!(
+                f,
+                "{:<46} {:>4} {:>9.0} {:>6.1}% {:>7}                 ",
+                fig.what,
+                fig.connections,
+                fig.median,
+                fig.spread_pct,
+                fig.p99_ms.map_or("-".into(), |ms| format!("{ms:.2}"))
+            )?;
+            if let Some(cpu) = &fig.cpu {
+                for (_, us) in &cpu.containers {
+                    write!(f, " {us:>5.1}")?;
+                }
+                write!(f, " {:>5.1} {:>5.1}", cpu.rest_us, cpu.total_us)?;
+            }
+            writeln!(f)?;
+        }
+        writeln!(f, "\nratios of the medians:")?;
+        for ratio in &self.ratios {
+            let value = ratio.value.map_or("-".into(), |v| format!("{v:.2}"));
+            let verdict = match (ratio.value, ratio.target) {
+                (Some(value), Some(target)) if value >= target => format!("target ≥ {target}: met"),
+                (Some(_), Some(target)) => format!("target ≥ {target}: NOT met"),
+                (None, Some(target)) => format!("target ≥ {target}: not measured"),
+                (_, None) => String::new(),
+            };
+            writeln!(f, "  {:<44} {value:>5}   {verdict}", ratio.what)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn spread_is_the_range_over_the_median() {
+        assert_eq!(spread_pct(&[90.0, 100.0, 110.0]), 20.0);
+        assert_eq!(spread_pct(&[100.0]), 0.0);
+    }
+}
