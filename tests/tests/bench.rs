@@ -1,0 +1,79 @@
+//! `make bench` on the running stack (`make test` gives it a stack of its own), short: proves the
+//! benchmark measures every figure without a failed request and leaves nothing behind. The
+//! figures and ratios are benchmark output of one machine: printed, not asserted here.
+
+use foobar_tools::bench::{BenchReport, Case};
+use foobar_tools::reports_dir;
+use foobar_tools::stack::{make, pgbench_database_exists, post_count, user_count};
+
+#[test]
+#[ignore = "drives the running stack: make test runs it on a stack of its own"]
+fn a_short_bench_measures_every_tier_and_leaves_nothing_behind() {
+    let path = reports_dir().join("bench.json");
+    let _ = std::fs::remove_file(&path);
+    let posts_before = post_count().expect("count posts before the bench");
+    let users_before = user_count().expect("count accounts before the bench");
+
+    assert!(make(&["bench", "BENCH_ARGS=--short"]), "make bench failed");
+
+    assert_eq!(
+        post_count().unwrap(),
+        posts_before,
+        "the bench's post was removed"
+    );
+    assert_eq!(
+        user_count().unwrap(),
+        users_before,
+        "the bench's account was removed"
+    );
+    assert!(
+        !pgbench_database_exists().expect("list the databases"),
+        "the pgbench database was dropped"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("foobar-bench-nginx-")
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the bare nginx's directory was removed: {leftovers:?}"
+    );
+
+    let text = std::fs::read(&path).expect("make bench wrote bench.json");
+    let report: BenchReport = serde_json::from_slice(&text).expect("bench.json parses");
+    // As root (CI) nothing is skipped: the two in-namespace figures need nsenter.
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        == b"0\n";
+    for case in Case::ALL {
+        let figure = report
+            .figures
+            .iter()
+            .find(|f| f.case == case)
+            .unwrap_or_else(|| panic!("no figure for {}", case.label()));
+        if figure.skipped.is_some() && !root {
+            continue;
+        }
+        assert_eq!(figure.skipped, None, "{} was measured", case.label());
+        assert_eq!(
+            figure.runs.len(),
+            report.rounds as usize,
+            "{}: every round ran",
+            case.label()
+        );
+        assert!(figure.median > 0.0, "{}: answered", case.label());
+        assert_eq!(figure.errors, 0, "{}: no request failed", case.label());
+    }
+    assert!(
+        report.ratios.iter().all(|r| r.value.is_some() || !root),
+        "every ratio computed"
+    );
+}
