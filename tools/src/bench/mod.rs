@@ -149,12 +149,16 @@ pub struct Figure {
     pub skipped: Option<String>,
 }
 
+/// `of` / `over`: the ratio of their medians, and the ratio within each round (the two ran
+/// minutes apart at most, so drift of the host cancels out), whose spread is the ratio's noise.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ratio {
     pub what: String,
     pub of: Case,
     pub over: Case,
     pub value: Option<f64>,
+    pub per_round: Vec<f64>,
+    pub per_round_spread_pct: f64,
     pub target: Option<f64>,
 }
 
@@ -353,20 +357,28 @@ fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Resu
         .zip(runs)
         .map(|((case, target), runs)| figure(*case, target, connections(*case), runs))
         .collect();
-    let median_of = |case: Case| {
+    let measured = |case: Case| {
         figures
             .iter()
             .find(|f| f.case == case && f.skipped.is_none())
-            .map(|f| f.median)
     };
     let ratios = RATIOS
         .iter()
-        .map(|&(of, over, what, target)| Ratio {
-            what: what.to_owned(),
-            of,
-            over,
-            value: median_of(of).zip(median_of(over)).map(|(a, b)| a / b),
-            target,
+        .map(|&(of, over, what, target)| {
+            let (a, b) = (measured(of), measured(over));
+            let per_round: Vec<f64> = a
+                .zip(b)
+                .map(|(a, b)| a.runs.iter().zip(&b.runs).map(|(a, b)| a / b).collect())
+                .unwrap_or_default();
+            Ratio {
+                what: what.to_owned(),
+                of,
+                over,
+                value: a.zip(b).map(|(a, b)| a.median / b.median),
+                per_round_spread_pct: spread_pct(&per_round),
+                per_round,
+                target,
+            }
         })
         .collect();
     Ok(BenchReport {
@@ -500,16 +512,30 @@ impl fmt::Display for BenchReport {
             }
             writeln!(f)?;
         }
-        writeln!(f, "\nratios of the medians:")?;
+        writeln!(
+            f,
+            "\nratios of the medians (in brackets: the lowest and highest ratio within one round)"
+        )?;
         for ratio in &self.ratios {
             let value = ratio.value.map_or("-".into(), |v| format!("{v:.2}"));
+            let (low, high) = ratio
+                .per_round
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                    (l.min(v), h.max(v))
+                });
+            let range = if ratio.per_round.is_empty() {
+                String::new()
+            } else {
+                format!("[{low:.2}–{high:.2}]")
+            };
             let verdict = match (ratio.value, ratio.target) {
                 (Some(value), Some(target)) if value >= target => format!("target ≥ {target}: met"),
                 (Some(_), Some(target)) => format!("target ≥ {target}: NOT met"),
                 (None, Some(target)) => format!("target ≥ {target}: not measured"),
                 (_, None) => String::new(),
             };
-            writeln!(f, "  {:<44} {value:>5}   {verdict}", ratio.what)?;
+            writeln!(f, "  {:<44} {value:>5} {range:>11}   {verdict}", ratio.what)?;
         }
         Ok(())
     }
