@@ -43,7 +43,7 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
 
 .PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench lint schema
+        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
@@ -174,6 +174,12 @@ bench: ## Cost per request (wrk): each tier beside its ceiling (bare nginx, the 
 	cargo build -q -p foobar-tools --bin foobar-bench
 	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-bench -- --url "$(FOOBAR_URL)" \
 	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(BENCH_ARGS))
+
+# inferno draws the flame graph from perf's samples; its version is pinned like oha's.
+INFERNO_VERSION := 0.12.8
+profile: ## Flame graph of every CPU while wrk loads one path: PROFILE_PATH (default /), as root
+	command -v inferno-flamegraph >/dev/null || cargo install inferno --locked --version $(INFERNO_VERSION)
+	tools/profile $(PROFILE_PATH)
 
 test: preflight ## Run every test: unit, integration, nginx and DNS checks, then the stack tests on a fresh stack
 	@$(MAKE) --no-print-directory test-app
