@@ -43,7 +43,7 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
 
 .PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile lint schema
+        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile cluster-up cluster-down cluster-status test-cluster lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
@@ -175,6 +175,25 @@ bench: ## Cost per request (wrk): each tier beside its ceiling (bare nginx, the 
 	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-bench -- --url "$(FOOBAR_URL)" \
 	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(BENCH_ARGS))
 
+# Beyond one server: three hosts (network namespaces with an engine each) in one Swarm, running
+# the same images (cluster/hosts, cluster/stack.yml). Root only.
+cluster-up: ## Three hosts on a Swarm of their own (network namespaces on 10.88.0.0/24) running the stack
+	@$(MAKE) --no-print-directory build
+	cluster/hosts up
+	cluster/hosts deploy
+
+cluster-down: ## Remove the cluster: engines, namespaces, bridge, firewall rule, volumes (also after a failed start)
+	cluster/hosts down
+
+cluster-status: ## The cluster's hosts, Swarm nodes and services
+	cluster/hosts status
+
+test-cluster: ## A fresh cluster (root): three managers, tasks spread, one database through every web, web kept from it; then removed
+	@$(MAKE) --no-print-directory build
+	trap 'cluster/hosts down' EXIT; \
+	  cluster/hosts up; cluster/hosts deploy; \
+	  cargo test -p foobar-tests --test cluster -- --ignored --test-threads=1
+
 # inferno draws the flame graph from perf's samples; its version is pinned like oha's.
 INFERNO_VERSION := 0.12.8
 profile: ## Flame graph of every CPU while wrk loads one path: PROFILE_PATH (default /), as root
@@ -185,6 +204,7 @@ test: preflight ## Run every test: unit, integration, nginx and DNS checks, then
 	@$(MAKE) --no-print-directory test-app
 	@$(MAKE) --no-print-directory check-dns
 	@$(MAKE) --no-print-directory test-stack $(MODE_ENV)
+	@$(MAKE) --no-print-directory test-cluster $(MODE_ENV)
 
 test-app: ## Unit tests, and the app's integration tests against a throwaway host PostgreSQL
 	cargo test --workspace --lib --bins

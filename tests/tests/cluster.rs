@@ -1,0 +1,156 @@
+//! The cluster (cluster/hosts, cluster/stack.yml) as `make test-cluster` brings it up fresh: three
+//! hosts in one Swarm, the tasks where the stack file puts them, one database seen through every
+//! web host, and the database out of web's reach. Root only; `#[ignore]`d like the stack tests.
+
+use std::process::Command;
+use std::time::Duration;
+
+use foobar_tools::site::Account;
+use foobar_tools::{repo_root, Site};
+use serde_json::{json, Value};
+
+/// The hosts' addresses (cluster/hosts: host N is 10.88.0.1N).
+fn web_url(host: u32) -> String {
+    format!("http://10.88.0.1{host}:8080")
+}
+
+/// `docker ARGS` against host N's engine; its stdout.
+fn docker(host: u32, args: &[&str]) -> String {
+    let output = Command::new(repo_root().join("cluster/hosts"))
+        .arg("docker")
+        .arg(host.to_string())
+        .args(args)
+        .output()
+        .expect("run cluster/hosts docker");
+    assert!(
+        output.status.success(),
+        "docker {args:?} on h{host}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The stack's services with a running container on host N, sorted.
+fn services_on(host: u32) -> Vec<String> {
+    let names = docker(
+        host,
+        &[
+            "ps",
+            "--format",
+            "{{.Label \"com.docker.swarm.service.name\"}}",
+        ],
+    );
+    let mut services: Vec<String> = names.lines().map(str::to_owned).collect();
+    services.sort();
+    services
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn three_managers_with_the_tasks_where_the_stack_file_puts_them() {
+    let nodes = docker(
+        1,
+        &["node", "ls", "--format", "{{.Status}} {{.ManagerStatus}}"],
+    );
+    let mut nodes: Vec<&str> = nodes.lines().collect();
+    nodes.sort();
+    assert_eq!(
+        nodes,
+        ["Ready Leader", "Ready Reachable", "Ready Reachable"]
+    );
+
+    assert_eq!(services_on(1), ["foobar_app", "foobar_db"]);
+    assert_eq!(services_on(2), ["foobar_app", "foobar_web"]);
+    assert_eq!(services_on(3), ["foobar_app", "foobar_web"]);
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn a_post_written_through_one_web_host_is_read_through_the_other() {
+    let (h2, h3) = (
+        Site::new(&web_url(2)).unwrap(),
+        Site::new(&web_url(3)).unwrap(),
+    );
+    let account = Account::random("cluster").unwrap();
+    let session = h2.sign_up_until(&account, Duration::from_secs(30)).unwrap();
+
+    let created = h2
+        .signed_in(&session)
+        .post_json(
+            "/api/posts",
+            &json!({ "title": "across hosts", "body": "written via h2" }),
+        )
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().unwrap()["id"].as_i64().unwrap();
+
+    let read = h3.get(&format!("/api/posts/{id}")).unwrap();
+    assert_eq!(read.status(), 200);
+    assert_eq!(read.json::<Value>().unwrap()["body"], "written via h2");
+    for site in [&h2, &h3] {
+        assert_eq!(
+            site.get("/").unwrap().status(),
+            200,
+            "the page on {}",
+            site.base()
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn web_cannot_reach_the_database_but_the_app_can() {
+    // By name, and by the address the database has on its network (web has no route there).
+    let db = docker(
+        1,
+        &[
+            "ps",
+            "-q",
+            "--filter",
+            "label=com.docker.swarm.service.name=foobar_db",
+        ],
+    );
+    let db_ip = docker(
+        1,
+        &[
+            "inspect",
+            "-f",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+            &db,
+        ],
+    );
+    let web = docker(
+        2,
+        &[
+            "ps",
+            "-q",
+            "--filter",
+            "label=com.docker.swarm.service.name=foobar_web",
+        ],
+    );
+    let app = docker(
+        2,
+        &[
+            "ps",
+            "-q",
+            "--filter",
+            "label=com.docker.swarm.service.name=foobar_app",
+        ],
+    );
+    let reaches = |id: &str, target: &str| {
+        let probe = format!("exec 3<>/dev/tcp/{target}/5432");
+        Command::new(repo_root().join("cluster/hosts"))
+            .args([
+                "docker", "2", "exec", id, "timeout", "3", "bash", "-c", &probe,
+            ])
+            .output()
+            .expect("run docker exec")
+            .status
+            .success()
+    };
+
+    assert!(reaches(&app, "db"), "the app reaches db:5432");
+    for target in std::iter::once("db").chain(db_ip.split_whitespace()) {
+        assert!(!reaches(&web, target), "web reached {target}:5432");
+    }
+}
