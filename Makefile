@@ -180,7 +180,7 @@ bench: ## Cost per request (wrk): each tier beside its ceiling (bare nginx, the 
 cluster-up: ## Three hosts on a Swarm of their own (network namespaces on 10.88.0.0/24) running the stack
 	@$(MAKE) --no-print-directory build
 	cluster/hosts up
-	cluster/hosts deploy
+	$(MODE_ENV) cluster/hosts deploy
 
 cluster-down: ## Remove the cluster: engines, namespaces, bridge, firewall rule, volumes (also after a failed start)
 	cluster/hosts down
@@ -191,7 +191,7 @@ cluster-status: ## The cluster's hosts, Swarm nodes and services
 test-cluster: ## A fresh cluster (root): three managers, tasks spread, one database through every web, web kept from it; then removed
 	@$(MAKE) --no-print-directory build
 	trap 'cluster/hosts down' EXIT; \
-	  cluster/hosts up; cluster/hosts deploy; \
+	  cluster/hosts up; $(MODE_ENV) cluster/hosts deploy; \
 	  cargo test -p foobar-tests --test cluster -- --ignored --test-threads=1
 
 # inferno draws the flame graph from perf's samples; its version is pinned like oha's.
@@ -219,8 +219,8 @@ check-nginx: build ## nginx -t inside the web image, and its end-to-end test aga
 	docker run --rm --entrypoint nginx foobar/web:latest -t -q && echo "nginx -t: ok"
 	IMG=foobar/web:latest WEB_OPTS="--read-only --tmpfs /run/nginx:uid=33,gid=33" bash nginx/test/e2e.sh
 
-check-dns: ## Check the foobar.com zone with named-checkzone
-	named-checkzone -q foobar.com dns/foobar.com.zone && named-checkzone foobar.com dns/foobar.com.zone
+check-dns: ## Check the foobar.com zones (one server, cluster) with named-checkzone
+	for zone in dns/foobar.com.zone dns/foobar.com.cluster.zone; do named-checkzone foobar.com $$zone; done
 	cargo test -p foobar-tests --test dns
 
 # Each stack test runs the tool a user would (make deploy, make spof, make load) and asserts

@@ -1,6 +1,7 @@
 //! The cluster (cluster/hosts, cluster/stack.yml) as `make test-cluster` brings it up fresh: three
-//! hosts in one Swarm, the tasks where the stack file puts them, one database seen through every
-//! web host, and the database out of web's reach. Root only; `#[ignore]`d like the stack tests.
+//! hosts in one Swarm, the tasks where the stack file puts them, the site on the load balancers'
+//! virtual IP, one database seen through every web host, and the database out of web's reach.
+//! Root only; `#[ignore]`d like the stack tests.
 
 use std::process::Command;
 use std::time::Duration;
@@ -8,6 +9,9 @@ use std::time::Duration;
 use foobar_tools::site::Account;
 use foobar_tools::{repo_root, Site};
 use serde_json::{json, Value};
+
+/// The load balancers' virtual IP (cluster/stack.yml), where clients go.
+const VIP: &str = "10.88.0.100";
 
 /// The hosts' addresses (cluster/hosts: host N is 10.88.0.1N).
 fn web_url(host: u32) -> String {
@@ -60,8 +64,47 @@ fn three_managers_with_the_tasks_where_the_stack_file_puts_them() {
     );
 
     assert_eq!(services_on(1), ["foobar_app", "foobar_db"]);
-    assert_eq!(services_on(2), ["foobar_app", "foobar_web"]);
-    assert_eq!(services_on(3), ["foobar_app", "foobar_web"]);
+    let edge = [
+        "foobar_app",
+        "foobar_lb-haproxy",
+        "foobar_lb-keepalived",
+        "foobar_web",
+    ];
+    assert_eq!(services_on(2), edge);
+    assert_eq!(services_on(3), edge);
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn one_load_balancer_holds_the_virtual_ip_and_the_site_answers_there() {
+    let holders: Vec<u32> = (1..=3)
+        .filter(|host| {
+            let output = Command::new("ip")
+                .args([
+                    "-n",
+                    &format!("foobar-h{host}"),
+                    "-4",
+                    "-o",
+                    "addr",
+                    "show",
+                    "dev",
+                    "eth0",
+                ])
+                .output()
+                .expect("run ip");
+            String::from_utf8_lossy(&output.stdout).contains(&format!(" {VIP}/"))
+        })
+        .collect();
+    assert_eq!(
+        holders.len(),
+        1,
+        "exactly one host holds {VIP}: {holders:?}"
+    );
+    assert_ne!(holders, [1], "h1 runs no load balancer");
+
+    let site = Site::new(&format!("http://{VIP}")).unwrap();
+    assert_eq!(site.get("/").unwrap().status(), 200);
+    assert_eq!(site.get("/api/ready").unwrap().status(), 200);
 }
 
 #[test]

@@ -27,7 +27,25 @@ fn records(dump: &str) -> Vec<(String, String, String)> {
 
 #[test]
 fn zone_is_valid_and_www_is_a_cname_to_the_apex_with_an_address() {
-    let (ok, dump) = checkzone(&foobar_tools::repo_root().join("dns/foobar.com.zone"));
+    www_is_a_cname_to_the_apex_with_an_address("dns/foobar.com.zone");
+}
+
+#[test]
+fn cluster_zone_points_www_at_the_virtual_ip_not_at_a_host() {
+    let apex = www_is_a_cname_to_the_apex_with_an_address("dns/foobar.com.cluster.zone");
+    let (_, dump) = checkzone(&foobar_tools::repo_root().join("dns/foobar.com.cluster.zone"));
+    let hosts: Vec<String> = records(&dump)
+        .into_iter()
+        .filter(|(name, kind, _)| kind == "A" && name.starts_with('h'))
+        .map(|(_, _, data)| data)
+        .collect();
+    assert_eq!(hosts.len(), 3, "three hosts");
+    assert!(!hosts.contains(&apex), "www resolves to no single host");
+}
+
+/// Checks the zone at `path` (from the repository root); returns the apex's address.
+fn www_is_a_cname_to_the_apex_with_an_address(path: &str) -> String {
+    let (ok, dump) = checkzone(&foobar_tools::repo_root().join(path));
     assert!(ok, "named-checkzone rejects the zone:\n{dump}");
     let records = records(&dump);
     let find = |name: &str, kind: &str| {
@@ -43,6 +61,7 @@ fn zone_is_valid_and_www_is_a_cname_to_the_apex_with_an_address() {
     let apex = find("foobar.com.", "A").expect("the apex has an A record");
     assert!(apex.parse::<std::net::Ipv4Addr>().is_ok(), "{apex}");
     assert!(find("foobar.com.", "SOA").is_some() && find("foobar.com.", "NS").is_some());
+    apex
 }
 
 #[test]
