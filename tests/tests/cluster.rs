@@ -6,8 +6,10 @@
 use std::process::Command;
 use std::time::Duration;
 
+use foobar_tools::probe::{load_report, StopReason};
 use foobar_tools::site::Account;
-use foobar_tools::{repo_root, Site};
+use foobar_tools::stack::{make, post_count};
+use foobar_tools::{repo_root, reports_dir, Site};
 use serde_json::{json, Value};
 
 /// The load balancers' virtual IP (cluster/stack.yml), where clients go.
@@ -196,4 +198,47 @@ fn web_cannot_reach_the_database_but_the_app_can() {
     for target in std::iter::once("db").chain(db_ip.split_whitespace()) {
         assert!(!reaches(&web, target), "web reached {target}:5432");
     }
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn a_rolling_update_under_the_probe_fails_no_request_and_loses_no_write() {
+    // The tools reach the cluster's database through cluster/hosts (as cluster/deploy does).
+    std::env::set_var("FOOBAR_DB_EXEC", "cluster/hosts db-exec");
+    let path = reports_dir().join("cluster-deploy.json");
+    let _ = std::fs::remove_file(&path);
+    let posts_before = post_count().expect("count the cluster's posts");
+
+    assert!(make(&["cluster-deploy"]), "make cluster-deploy failed");
+
+    assert_eq!(
+        post_count().unwrap(),
+        posts_before,
+        "the probe removed its posts"
+    );
+    let report = load_report(&path);
+    let summary = &report.summary;
+    assert_eq!(
+        report.stopped_by,
+        StopReason::NewVersion,
+        "the new version settled"
+    );
+    assert_ne!(summary.version_before, summary.version_after);
+    assert!(
+        summary.sent >= 1000,
+        "at least 1 000 requests: {}",
+        summary.sent
+    );
+    assert_eq!(summary.failed, 0, "no request failed: {summary:?}");
+    let writes = &summary.writes;
+    assert!(
+        writes.acknowledged > 0 && writes.acknowledged == writes.sent,
+        "{writes:?}"
+    );
+    assert_eq!(writes.lost, Some(0), "{writes:?}");
+    println!(
+        "rolling update: {} requests, 0 failed; old and new versions both answered for {:.0} ms",
+        summary.sent,
+        summary.versions_overlap_ms.unwrap_or_default()
+    );
 }

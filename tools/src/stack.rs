@@ -63,13 +63,30 @@ pub fn make(args: &[&str]) -> bool {
 /// `sh -c SCRIPT` in the db container, connected over TCP as the application's role with the
 /// credentials the container has (the password from its secret file, or from the environment of
 /// a container made before secrets); `args` are the script's `$1`, `$2`..., passed unquoted.
+/// The container is Compose's `db`, or, when `FOOBAR_DB_EXEC` is set, whatever that command
+/// runs its arguments in (the cluster's: `cluster/hosts db-exec`, relative to the repository).
 pub fn in_db(script: &str, args: &[&str]) -> Command {
     let script = format!(
         r#"export PGPASSWORD="${{POSTGRES_PASSWORD:-$(cat "$POSTGRES_PASSWORD_FILE")}}" PGHOST=127.0.0.1 PGUSER="$POSTGRES_USER" PGDATABASE="$POSTGRES_DB"; {script}"#
     );
-    let mut all = vec!["exec", "-T", "db", "sh", "-c", script.as_str(), "sh"];
+    let mut all = vec!["sh", "-c", script.as_str(), "sh"];
     all.extend_from_slice(args);
-    compose_command(&all)
+    match std::env::var("FOOBAR_DB_EXEC") {
+        Ok(exec) if !exec.trim().is_empty() => {
+            let mut words = exec.split_whitespace();
+            let mut command = Command::new(words.next().unwrap_or_default());
+            own_group(&mut command)
+                .args(words)
+                .args(&all)
+                .current_dir(repo_root());
+            command
+        }
+        _ => {
+            let mut compose = vec!["exec", "-T", "db"];
+            compose.extend_from_slice(&all);
+            compose_command(&compose)
+        }
+    }
 }
 
 /// Runs `sql` with psql in the app's database; returns the rows, unaligned (`|` between

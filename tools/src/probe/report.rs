@@ -43,6 +43,11 @@ pub struct Report {
     pub switch_ms: Option<f64>,
     /// Requests sent before `switch_ms` and answered after it.
     pub in_flight_at_switch: usize,
+    /// How long old and new versions both answered: from the first answer of a version other
+    /// than `version_before` to the last answer of `version_before` (0 if none came after it;
+    /// `None` without a second version). A rolling update's mixed window.
+    #[serde(default)]
+    pub versions_overlap_ms: Option<f64>,
     pub writes: Writes,
 }
 
@@ -115,6 +120,16 @@ pub fn summarize(records: &[Record]) -> Report {
             .map(|r| to_us(r.done_ms()))
             .min_by(f64::total_cmp)
     });
+    let last_old_ms = version_before.as_ref().and_then(|before| {
+        records
+            .iter()
+            .filter(|r| r.version.as_ref() == Some(before))
+            .map(|r| to_us(r.done_ms()))
+            .max_by(f64::total_cmp)
+    });
+    let versions_overlap_ms = switch_ms
+        .zip(last_old_ms)
+        .map(|(first_new, last_old)| (last_old - first_new).max(0.0));
     let in_flight_at_switch = switch_ms.map_or(0, |switch| {
         records
             .iter()
@@ -144,6 +159,7 @@ pub fn summarize(records: &[Record]) -> Report {
         versions,
         switch_ms,
         in_flight_at_switch,
+        versions_overlap_ms,
         writes: writes(&records),
     }
 }
@@ -244,6 +260,7 @@ impl fmt::Display for Report {
             ("version after", version(&self.version_after)),
             ("switch at", ms(self.switch_ms)),
             ("in flight at switch", self.in_flight_at_switch.to_string()),
+            ("old and new both", ms(self.versions_overlap_ms)),
             (
                 "writes",
                 format!(
@@ -395,6 +412,19 @@ mod tests {
         assert_eq!(report.switch_ms, Some(352.0));
         // The timed-out write (250 → 2250 ms) and the slow list.
         assert_eq!(report.in_flight_at_switch, 2);
+    }
+
+    #[test]
+    fn measures_how_long_old_and_new_versions_both_answered() {
+        // A clean switch: nothing of v1 after the first v2.
+        assert_eq!(summarize(&deploy()).versions_overlap_ms, Some(0.0));
+        // A rolling update: v1 still answers at 500 ms (done at 502 ms), 150 ms after v2's first.
+        let mut rolling = deploy();
+        rolling.push(ok(10, Kind::List, 500.0, V1));
+        assert_eq!(summarize(&rolling).versions_overlap_ms, Some(150.0));
+        // One version only: no window.
+        let v1_only: Vec<Record> = deploy().into_iter().take(3).collect();
+        assert_eq!(summarize(&v1_only).versions_overlap_ms, None);
     }
 
     #[test]
