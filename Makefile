@@ -43,7 +43,7 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
 
 .PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile cluster-up cluster-down cluster-deploy cluster-status test-cluster lint schema
+        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile cluster-up cluster-down cluster-deploy cluster-drill cluster-status test-cluster lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
@@ -187,6 +187,9 @@ cluster-down: ## Remove the cluster: engines, namespaces, bridge, firewall rule,
 
 cluster-deploy: ## Rolling update of the working tree's app on the cluster, under the probe (as make deploy)
 	$(MODE_ENV) cluster/deploy
+
+cluster-drill: ## Kill a whole host under the probe (DRILL_HOST; default the app host not holding the virtual IP)
+	cluster/drill $(DRILL_HOST)
 
 cluster-status: ## The cluster's hosts, Swarm nodes and services
 	cluster/hosts status
