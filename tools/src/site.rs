@@ -26,6 +26,41 @@ pub fn default_site_url() -> String {
     site_url(&crate::repo_root().join(".env"), from_process)
 }
 
+/// Where a harness reaches the stack: the site through nginx, and the app alone (published for
+/// the run by tools/compose.load.yml). Options of `foobar-load` and `foobar-bench`.
+#[derive(Debug, Clone, clap::Args, serde::Serialize, serde::Deserialize)]
+pub struct StackUrls {
+    /// Base URL of the site, through nginx (requests carry `Host: www.foobar.com`).
+    /// By default where Compose publishes web (HTTP_BIND and HTTP_PORT, from the environment or
+    /// .env).
+    #[arg(long, env = "FOOBAR_URL", default_value_t = default_site_url())]
+    pub url: String,
+
+    /// The app itself, without nginx: where tools/compose.load.yml publishes it (APP_DIRECT_PORT,
+    /// from the environment or .env).
+    #[arg(long, env = "FOOBAR_DIRECT_URL", default_value_t = default_direct_url())]
+    pub direct_url: String,
+}
+
+impl StackUrls {
+    /// Waits up to 30 s each for the site to be ready and the app to answer on its own;
+    /// `make_target` is what publishes the app (the error says so).
+    pub fn wait_until_up(&self, make_target: &str) -> Result<()> {
+        let timeout = Duration::from_secs(30);
+        if !Site::new(&self.url)?.wait_for_ok("/api/ready", timeout) {
+            bail!("{} is not ready (is the stack up? `make up`)", self.url);
+        }
+        // The app answers on its own port for any Host; the health check needs no database.
+        if !Site::new(&self.direct_url)?.wait_for_ok("/api/health", timeout) {
+            bail!(
+                "the app does not answer on {} (publish it with tools/compose.load.yml; `make {make_target}` does)",
+                self.direct_url
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Where the load test finds the app without nginx unless told: where tools/compose.load.yml
 /// publishes it, `http://127.0.0.1:APP_DIRECT_PORT` (18000 by default), the port found as in
 /// [`default_site_url`].

@@ -5,20 +5,13 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::site::{default_direct_url, default_site_url};
+use crate::site::StackUrls;
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct Config {
-    /// Base URL of the site, through nginx (requests carry `Host: www.foobar.com`).
-    /// By default where Compose publishes web (HTTP_BIND and HTTP_PORT, from the environment or
-    /// .env).
-    #[arg(long, env = "FOOBAR_URL", default_value_t = default_site_url())]
-    pub url: String,
-
-    /// The app itself, without nginx: where tools/compose.load.yml publishes it (APP_DIRECT_PORT,
-    /// from the environment or .env).
-    #[arg(long, env = "FOOBAR_DIRECT_URL", default_value_t = default_direct_url())]
-    pub direct_url: String,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub urls: StackUrls,
 
     /// Quick preset for CI: fewer, shorter runs (the options below still override it).
     #[arg(long)]

@@ -220,16 +220,8 @@ enum Target {
 fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Result<BenchReport> {
     let (rounds, secs) = config.plan();
     let duration = Duration::from_secs(secs.into());
-    let site = Site::new(&config.url)?;
-    if !site.wait_for_ok("/api/ready", Duration::from_secs(30)) {
-        bail!("{} is not ready (is the stack up? `make up`)", config.url);
-    }
-    if !Site::new(&config.direct_url)?.wait_for_ok("/api/health", Duration::from_secs(30)) {
-        bail!(
-            "the app does not answer on {} (publish it with tools/compose.load.yml; `make bench` does)",
-            config.direct_url
-        );
-    }
+    config.urls.wait_until_up("bench")?;
+    let site = Site::new(&config.urls.url)?;
     eprintln!(
         "signing up {} and writing the post to read",
         account.username
@@ -278,7 +270,7 @@ fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Resu
                 place: netns("web")?,
             },
             Case::PageStack => Target::Wrk {
-                url: format!("{}/", config.url),
+                url: format!("{}/", config.urls.url),
                 place: wrk::Place::Host,
             },
             Case::ReadAppNetns => Target::Wrk {
@@ -286,11 +278,11 @@ fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Resu
                 place: netns("app")?,
             },
             Case::ReadAppPublished => Target::Wrk {
-                url: format!("{}{read}", config.direct_url),
+                url: format!("{}{read}", config.urls.direct_url),
                 place: wrk::Place::Host,
             },
             Case::ReadStack => Target::Wrk {
-                url: format!("{}{read}", config.url),
+                url: format!("{}{read}", config.urls.url),
                 place: wrk::Place::Host,
             },
             Case::Pgbench => Target::Pgbench,

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use std::{fmt, io, thread};
 
-use anyhow::{bail, ensure, Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
 pub use config::{Config, Plan};
@@ -205,22 +205,18 @@ fn measure_all(
     let plan = config.plan();
     let duration = Duration::from_secs_f64(plan.step_secs);
 
-    let site = Site::new(&config.url)?;
-    ensure!(
-        site.wait_for_ok("/api/ready", Duration::from_secs(30)),
-        "{} is not ready (is the stack up? `make up`)",
-        config.url
+    config.urls.wait_until_up("load")?;
+    let site = Site::new(&config.urls.url)?;
+    eprintln!(
+        "signing up {} through {}",
+        account.username, config.urls.url
     );
-    // The app answers on its own port for any Host; the health check needs no database.
-    ensure!(
-        Site::new(&config.direct_url)?.wait_for_ok("/api/health", Duration::from_secs(30)),
-        "the app does not answer on {} (publish it with tools/compose.load.yml; `make load` does)",
-        config.direct_url
-    );
-    eprintln!("signing up {} through {}", account.username, config.url);
     let session = site.sign_up_until(account, Duration::from_secs(60))?;
     let site = site.signed_in(&session);
-    eprintln!("seeding {} posts through {}", config.seed_posts, config.url);
+    eprintln!(
+        "seeding {} posts through {}",
+        config.seed_posts, config.urls.url
+    );
     let post_id = seed(&site, config.seed_posts, marker, interrupt)?;
     eprintln!("preparing the pgbench database in the db container");
     pgbench::init(interrupt)?;
@@ -228,8 +224,8 @@ fn measure_all(
     let closed = Pacing::Closed {
         connections: config.concurrency,
     };
-    let full_stack_read = Endpoint::Post.request(&config.url, post_id, marker, &session);
-    let direct_read = Endpoint::Post.request(&config.direct_url, post_id, marker, &session);
+    let full_stack_read = Endpoint::Post.request(&config.urls.url, post_id, marker, &session);
+    let direct_read = Endpoint::Post.request(&config.urls.direct_url, post_id, marker, &session);
     eprintln!("warming up for {} s", WARM_UP.as_secs());
     oha::run(&full_stack_read, closed, WARM_UP, interrupt)?;
     let full_stack = measure(&full_stack_read, closed, duration, interrupt)?;
@@ -261,14 +257,14 @@ fn measure_all(
         })
     };
     for endpoint in Endpoint::ALL {
-        let request = endpoint.request(&config.url, post_id, marker, &session);
+        let request = endpoint.request(&config.urls.url, post_id, marker, &session);
         ramps.push(ramp_of(endpoint.label(), &request, plan.start_rate)?);
     }
 
     let requests = sign_in::Requests {
         sign_in: Request {
             method: "POST",
-            url: format!("{}/api/session", config.direct_url),
+            url: format!("{}/api/session", config.urls.direct_url),
             cookie: None,
             body: Some(account.credentials().to_string()),
         },
