@@ -188,14 +188,15 @@ cluster-down: ## Remove the cluster: engines, namespaces, bridge, firewall rule,
 cluster-deploy: ## Rolling update of the working tree's app on the cluster, under the probe (as make deploy)
 	$(MODE_ENV) cluster/deploy
 
-cluster-drill: ## Kill a whole host under the probe (DRILL_HOST; default the app host not holding the virtual IP)
-	cluster/drill $(DRILL_HOST)
+cluster-drill: ## A whole host fails under the probe: DRILL=kill (engine and containers) or cut (network); DRILL_HOST
+	cluster/drill $(or $(DRILL),kill) $(DRILL_HOST)
 
 cluster-status: ## The cluster's hosts, Swarm nodes and services
 	cluster/hosts status
 
-test-cluster: ## A fresh cluster (root): three managers, tasks spread, one database through every web, web kept from it; then removed
+test-cluster: ## A fresh cluster (root; removes yours): three managers, tasks spread, one database through every web, web kept from it; then removed
 	@$(MAKE) --no-print-directory build
+	cluster/hosts down
 	trap 'cluster/hosts down' EXIT; \
 	  cluster/hosts up; $(MODE_ENV) cluster/hosts deploy; \
 	  cargo test -p foobar-tests --test cluster -- --ignored --test-threads=1

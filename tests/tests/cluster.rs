@@ -249,10 +249,11 @@ fn a_rolling_update_under_the_probe_fails_no_request_and_loses_no_write() {
 #[ignore = "needs the cluster: make test-cluster brings one up"]
 fn killing_an_app_host_without_the_virtual_ip_fails_no_request_and_loses_no_write() {
     std::env::set_var("FOOBAR_DB_EXEC", "cluster/hosts db-exec");
-    // Long enough for Swarm to notice the dead node and start its app task elsewhere.
+    // Long enough for Swarm to mark the dead node down.
     std::env::set_var("DOWN_SECS", "20");
     for host in 1..=3 {
-        let _ = std::fs::remove_file(reports_dir().join(format!("cluster-drill-h{host}.json")));
+        let _ =
+            std::fs::remove_file(reports_dir().join(format!("cluster-drill-kill-h{host}.json")));
     }
     // The app host that does not hold the virtual IP: its web, load balancer and app die.
     assert!(make(&["cluster-drill"]), "make cluster-drill failed");
@@ -260,11 +261,11 @@ fn killing_an_app_host_without_the_virtual_ip_fails_no_request_and_loses_no_writ
     let host = (2..=3)
         .find(|h| {
             reports_dir()
-                .join(format!("cluster-drill-h{h}.json"))
+                .join(format!("cluster-drill-kill-h{h}.json"))
                 .exists()
         })
         .expect("a drill report");
-    let report = load_report(reports_dir().join(format!("cluster-drill-h{host}.json")));
+    let report = load_report(reports_dir().join(format!("cluster-drill-kill-h{host}.json")));
     let summary = &report.summary;
     assert!(summary.sent > 0);
     assert_eq!(summary.failed, 0, "no request failed: {summary:?}");
