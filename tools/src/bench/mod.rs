@@ -396,18 +396,19 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The lowest and highest of `values`; none when empty.
+pub fn range(values: &[f64]) -> Option<(f64, f64)> {
+    let first = *values.first()?;
+    Some(
+        values
+            .iter()
+            .fold((first, first), |(l, h), &v| (l.min(v), h.max(v))),
+    )
+}
+
 /// (slowest − fastest) / median of `values`, percent.
 pub fn spread_pct(values: &[f64]) -> f64 {
-    let (low, high) = values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
-            (l.min(v), h.max(v))
-        });
-    if values.is_empty() {
-        0.0
-    } else {
-        100.0 * (high - low) / median(values)
-    }
+    range(values).map_or(0.0, |(low, high)| 100.0 * (high - low) / median(values))
 }
 
 fn figure(case: Case, target: &Target, connections: u32, runs: Vec<Measured>) -> Figure {
@@ -510,17 +511,8 @@ impl fmt::Display for BenchReport {
         )?;
         for ratio in &self.ratios {
             let value = ratio.value.map_or("-".into(), |v| format!("{v:.2}"));
-            let (low, high) = ratio
-                .per_round
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
-                    (l.min(v), h.max(v))
-                });
-            let range = if ratio.per_round.is_empty() {
-                String::new()
-            } else {
-                format!("[{low:.2}–{high:.2}]")
-            };
+            let range = range(&ratio.per_round)
+                .map_or(String::new(), |(low, high)| format!("[{low:.2}–{high:.2}]"));
             let verdict = match (ratio.value, ratio.target) {
                 (Some(value), Some(target)) if value >= target => format!("target ≥ {target}: met"),
                 (Some(_), Some(target)) => format!("target ≥ {target}: NOT met"),
