@@ -188,7 +188,7 @@ cluster-down: ## Remove the cluster: engines, namespaces, bridge, firewall rule,
 cluster-deploy: ## Rolling update of the working tree's app on the cluster, under the probe (as make deploy)
 	$(MODE_ENV) cluster/deploy
 
-cluster-drill: ## A whole host fails under the probe: DRILL=kill (engine and containers) or cut (network); DRILL_HOST
+cluster-drill: ## Part of the cluster fails under the probe: DRILL=kill|cut (a whole host) or app|web|lb|db (one task); DRILL_HOST
 	cluster/drill $(or $(DRILL),kill) $(DRILL_HOST)
 
 cluster-status: ## The cluster's hosts, Swarm nodes and services
