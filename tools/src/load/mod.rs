@@ -17,6 +17,7 @@ mod config;
 pub mod oha;
 pub mod pgbench;
 pub mod ramp;
+pub mod scale;
 pub mod sign_in;
 pub mod svg;
 
@@ -352,57 +353,63 @@ pub(crate) fn ms(value: Option<f64>) -> String {
     value.map_or("-".into(), |ms| format!("{ms:.2}"))
 }
 
+/// `ramps` as a table of their steps, then each one's knee and how it ended (`make load` and
+/// `make cluster-scale`).
+pub(crate) fn write_ramps(f: &mut fmt::Formatter<'_>, ramps: &[Ramp]) -> fmt::Result {
+    writeln!(
+        f,
+        "{:<20} {:>9} {:>10} {:>8} {:>8} {:>9} {:>7}",
+        "endpoint", "offered/s", "achieved/s", "p50 ms", "p99 ms", "p99.9 ms", "errors"
+    )?;
+    for ramp in ramps {
+        for step in &ramp.steps {
+            let m = &step.measured;
+            write!(
+                f,
+                "{:<20} {:>9.0} {:>10.1} {:>8} {:>8} {:>9} {:>6.2}%",
+                ramp.endpoint,
+                step.offered_rps,
+                m.achieved_rps,
+                ms(m.p50_ms),
+                ms(m.p99_ms),
+                ms(m.p99_9_ms),
+                100.0 * m.error_rate()
+            )?;
+            if ramp.knee_rps == Some(step.offered_rps) {
+                write!(f, "  <- knee")?;
+            }
+            if let Some(saturation) = step.saturation() {
+                write!(f, "  <- saturated: {saturation}")?;
+            }
+            writeln!(f)?;
+        }
+    }
+
+    writeln!(
+        f,
+        "\nknee: the highest offered rate served in full with p99 < {} ms and no errors",
+        ramp::KNEE_P99_MS
+    )?;
+    for ramp in ramps {
+        let knee = ramp
+            .knee_rps
+            .map_or("none".into(), |rps| format!("{rps:.0} req/s"));
+        let end = match ramp.saturation {
+            Some(saturation) => {
+                let last = ramp.steps.last().map_or(0.0, |s| s.offered_rps);
+                format!("saturated at {last:.0} req/s ({saturation})")
+            }
+            None => "did not saturate: raise --max-steps".into(),
+        };
+        writeln!(f, "  {:<20} {knee:>12}   {end}", ramp.endpoint)?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for LoadReport {
     /// The steps as a table, the knees, the comparison.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{:<20} {:>9} {:>10} {:>8} {:>8} {:>9} {:>7}",
-            "endpoint", "offered/s", "achieved/s", "p50 ms", "p99 ms", "p99.9 ms", "errors"
-        )?;
-        for ramp in &self.ramps {
-            for step in &ramp.steps {
-                let m = &step.measured;
-                write!(
-                    f,
-                    "{:<20} {:>9.0} {:>10.1} {:>8} {:>8} {:>9} {:>6.2}%",
-                    ramp.endpoint,
-                    step.offered_rps,
-                    m.achieved_rps,
-                    ms(m.p50_ms),
-                    ms(m.p99_ms),
-                    ms(m.p99_9_ms),
-                    100.0 * m.error_rate()
-                )?;
-                if ramp.knee_rps == Some(step.offered_rps) {
-                    write!(f, "  <- knee")?;
-                }
-                if let Some(saturation) = step.saturation() {
-                    write!(f, "  <- saturated: {saturation}")?;
-                }
-                writeln!(f)?;
-            }
-        }
-
-        writeln!(
-            f,
-            "\nknee: the highest offered rate served in full with p99 < {} ms and no errors",
-            ramp::KNEE_P99_MS
-        )?;
-        for ramp in &self.ramps {
-            let knee = ramp
-                .knee_rps
-                .map_or("none".into(), |rps| format!("{rps:.0} req/s"));
-            let end = match ramp.saturation {
-                Some(saturation) => {
-                    let last = ramp.steps.last().map_or(0.0, |s| s.offered_rps);
-                    format!("saturated at {last:.0} req/s ({saturation})")
-                }
-                None => "did not saturate: raise --max-steps".into(),
-            };
-            writeln!(f, "  {:<20} {knee:>12}   {end}", ramp.endpoint)?;
-        }
-
+        write_ramps(f, &self.ramps)?;
         let c = &self.comparison;
         writeln!(
             f,

@@ -13,15 +13,6 @@ const RIGHT: f64 = 700.0;
 
 /// The plot of `report`'s ramps.
 pub fn render(report: &LoadReport) -> String {
-    let ramps = &report.ramps;
-    let steps = || ramps.iter().flat_map(|r| &r.steps);
-    // One range for both axes of the top panel, so that "achieved = offered" is the diagonal.
-    let rates = Scale::log(steps().flat_map(|s| [s.offered_rps, s.measured.achieved_rps]));
-    let p99s = steps().filter_map(|s| s.measured.p99_ms);
-    let p99s = Scale::log(p99s.chain([KNEE_P99_MS]));
-    let panel = |top_bottom, y| Plot::new((LEFT, RIGHT), top_bottom, rates, y);
-    let (throughput, latency) = (panel((60.0, 280.0), rates), panel((320.0, 540.0), p99s));
-
     let c = &report.comparison;
     let title = format!(
         "foobar.com under load: {} cores shared by oha and the stack, {} s steps",
@@ -31,7 +22,20 @@ pub fn render(report: &LoadReport) -> String {
         "GET /api/posts/{{id}} at concurrency {}: full stack {:.0} req/s = {:.2} × straight to the app, {:.2} × pgbench -S",
         c.concurrency, c.full_stack.achieved_rps, c.full_stack_over_direct, c.full_stack_over_pgbench,
     );
-    let mut svg = Svg::new(WIDTH, HEIGHT, LEFT, &[&title, &subtitle]);
+    render_ramps(&title, &subtitle, &report.ramps)
+}
+
+/// `ramps` under `title` and `subtitle`, a line each, labelled by its `endpoint`.
+pub fn render_ramps(title: &str, subtitle: &str, ramps: &[Ramp]) -> String {
+    let steps = || ramps.iter().flat_map(|r| &r.steps);
+    // One range for both axes of the top panel, so that "achieved = offered" is the diagonal.
+    let rates = Scale::log(steps().flat_map(|s| [s.offered_rps, s.measured.achieved_rps]));
+    let p99s = steps().filter_map(|s| s.measured.p99_ms);
+    let p99s = Scale::log(p99s.chain([KNEE_P99_MS]));
+    let panel = |top_bottom, y| Plot::new((LEFT, RIGHT), top_bottom, rates, y);
+    let (throughput, latency) = (panel((60.0, 280.0), rates), panel((320.0, 540.0), p99s));
+
+    let mut svg = Svg::new(WIDTH, HEIGHT, LEFT, &[title, subtitle]);
     svg.axes(&throughput, "", "achieved (req/s, log)");
     svg.axes(&latency, "offered rate (req/s, log)", "p99 (ms, log)");
     let (low, high) = (rates.low, rates.high);

@@ -1,0 +1,317 @@
+//! Scaling out on the cluster (cluster/hosts): the knee of `GET /api/posts/{id}` through the
+//! load balancers' virtual IP with the app on 1, then 2, then 3 of the CPU-capped hosts
+//! (`cluster/hosts app-hosts N`), each ramp as `make load` ramps. Saved as `scale.json` and
+//! `scale.svg` (a [`ScaleReport`]).
+//!
+//! The run signs up an account of its own and seeds a post to read; both are deleted at the
+//! end, and the app is put back on every host, however the run ends.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+use std::{fmt, io, thread};
+
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use super::oha::{self, Pacing};
+use super::ramp::{self, Ramp, Step};
+use super::{measure, seed, svg, write_ramps, Endpoint, Plan, USER_PREFIX, WARM_UP};
+use crate::interrupt::{own_group, with_cleanup, Interrupt};
+use crate::site::Account;
+use crate::{stack, Site};
+
+/// Every host runs the app, as the stack is deployed: what the run restores.
+const ALL_HOSTS: u32 = 3;
+
+/// What to ramp and how.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct ScaleConfig {
+    /// Base URL of the site: the cluster's virtual IP (requests carry `Host: www.foobar.com`).
+    #[arg(long, default_value = "http://10.88.0.100")]
+    pub url: String,
+
+    /// How many hosts run the app, one ramp each, in this order (1 to 3).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3",
+          value_parser = clap::value_parser!(u32).range(1..=3))]
+    pub app_hosts: Vec<u32>,
+
+    /// Quick preset for CI: fewer, shorter steps (the options below still override it).
+    #[arg(long)]
+    pub short: bool,
+
+    /// Offered rate of the first step, requests a second.
+    #[arg(long, default_value_t = 500.0, value_parser = crate::cli::positive)]
+    pub start_rate: f64,
+
+    /// Each step offers this many times the rate of the one before [default: 1.15, --short: 2].
+    #[arg(long, value_parser = crate::cli::above_one)]
+    pub factor: Option<f64>,
+
+    /// Seconds each step lasts [default: 5, --short: 2].
+    #[arg(long, value_parser = crate::cli::positive)]
+    pub step_secs: Option<f64>,
+
+    /// Most steps per ramp, if it does not saturate first [default: 25, --short: 4].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_steps: Option<u32>,
+
+    /// Connections oha may use at a fixed rate: enough never to hold the rate back.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections: u32,
+
+    /// Directory of scale.json and scale.svg [default: $REPORTS, else <repo>/target/reports].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+impl ScaleConfig {
+    /// The ramps' shape, with the --short preset applied. Steps 15% apart place each knee within
+    /// 15% of its rate: the scaling factors compare knees, so they need the finer grain.
+    pub fn plan(&self) -> Plan {
+        let (factor, step_secs, max_steps) = if self.short {
+            (2.0, 2.0, 4)
+        } else {
+            (1.15, 5.0, 25)
+        };
+        Plan {
+            start_rate: self.start_rate,
+            factor: self.factor.unwrap_or(factor),
+            step_secs: self.step_secs.unwrap_or(step_secs),
+            max_steps: self.max_steps.unwrap_or(max_steps),
+        }
+    }
+}
+
+/// A run as saved in `scale.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScaleReport {
+    /// Wall-clock start, RFC 3339.
+    pub started_at: String,
+    /// CPUs of the machine, which oha and the three hosts share.
+    pub cores: usize,
+    pub config: ScaleConfig,
+    pub plan: Plan,
+    /// The post that is read.
+    pub post_id: i64,
+    /// One ramp per entry of `config.app_hosts`, in its order.
+    pub ramps: Vec<Ramp>,
+}
+
+impl ScaleReport {
+    /// Each ramp's app host count, knee, and knee over the knee of the first ramp (none where a
+    /// ramp has no knee).
+    pub fn scaling(&self) -> Vec<(u32, Option<f64>, Option<f64>)> {
+        let first = self.ramps.first().and_then(|r| r.knee_rps);
+        (self.config.app_hosts.iter().zip(&self.ramps))
+            .map(|(&hosts, ramp)| {
+                let factor = ramp.knee_rps.zip(first).map(|(knee, first)| knee / first);
+                (hosts, ramp.knee_rps, factor)
+            })
+            .collect()
+    }
+
+    /// `--out`, else [`crate::reports_dir`].
+    pub fn out_dir(&self) -> PathBuf {
+        self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    }
+
+    /// Writes `scale.json` and `scale.svg` into [`Self::out_dir`]; returns their paths.
+    pub fn write(&self) -> io::Result<[PathBuf; 2]> {
+        let title = format!(
+            "Scaling out: GET /api/posts/{{id}} through the virtual IP, {} s steps",
+            self.plan.step_secs
+        );
+        let subtitle = format!(
+            "knee by app hosts: {}; each host half a core, oha beside them ({} cores in all)",
+            (self.scaling().iter())
+                .map(|(hosts, knee, _)| format!("{hosts}: {}", rate(*knee)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.cores
+        );
+        let svg = svg::render_ramps(&title, &subtitle, &self.ramps);
+        crate::write_report(&self.out_dir(), "scale", self, &svg)
+    }
+}
+
+fn rate(rps: Option<f64>) -> String {
+    rps.map_or("none".into(), |rps| format!("{rps:.0}/s"))
+}
+
+fn label(hosts: u32) -> String {
+    format!("{hosts} app host{}", if hosts == 1 { "" } else { "s" })
+}
+
+/// Ramps the read with the app on each count of hosts in turn; then deletes the run's account
+/// and puts the app back on every host, however the run ended.
+pub fn run(config: ScaleConfig, interrupt: &Interrupt) -> Result<ScaleReport> {
+    let started_at = chrono::Utc::now();
+    let marker = super::marker(&format!("{:x}", started_at.timestamp_millis()));
+    let account = Account::random(USER_PREFIX)?;
+    let result = measure_all(config, &marker, &account, interrupt);
+    interrupt.announce("putting the app back on every host and deleting the run's account");
+    let restored = app_hosts(ALL_HOSTS);
+    let deleted = stack::delete_tool_account(USER_PREFIX, &account.username)
+        .map(drop)
+        .with_context(|| format!("deleting the run's account {}", account.username));
+    let mut report = with_cleanup(result, restored.and(deleted))?;
+    report.started_at = started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Ok(report)
+}
+
+/// `cluster/hosts app-hosts COUNT`: the app on h1..hCOUNT only, waited for.
+fn app_hosts(count: u32) -> Result<()> {
+    let mut command = Command::new(crate::repo_root().join("cluster/hosts"));
+    own_group(&mut command).args(["app-hosts", &count.to_string()]);
+    let status = command.status().context("running cluster/hosts")?;
+    if !status.success() {
+        bail!("cluster/hosts app-hosts {count} failed ({status})");
+    }
+    Ok(())
+}
+
+fn measure_all(
+    config: ScaleConfig,
+    marker: &str,
+    account: &Account,
+    interrupt: &Interrupt,
+) -> Result<ScaleReport> {
+    let plan = config.plan();
+    let duration = Duration::from_secs_f64(plan.step_secs);
+    let site = Site::new(&config.url)?;
+    if !site.wait_for_ok("/api/ready", Duration::from_secs(30)) {
+        bail!(
+            "{} is not ready (is the cluster up? `make cluster-up`)",
+            config.url
+        );
+    }
+    eprintln!("signing up {} through {}", account.username, config.url);
+    let session = site.sign_up_until(account, Duration::from_secs(60))?;
+    let post_id = seed(&site.signed_in(&session), 1, marker, interrupt)?;
+    let read = Endpoint::Post.request(&config.url, post_id, marker, &session);
+
+    let mut ramps = Vec::new();
+    for &hosts in &config.app_hosts {
+        interrupt.check()?;
+        eprintln!("the app on h1..h{hosts}");
+        app_hosts(hosts)?;
+        // nginx's upstream-watch follows DNS within a second or two; the new tasks' pools
+        // grow on demand.
+        let closed = Pacing::Closed { connections: 16 };
+        oha::run(&read, closed, WARM_UP, interrupt)?;
+        let rates = ramp::rates(plan.start_rate, plan.factor, plan.max_steps);
+        ramps.push(Ramp::run(&label(hosts), rates, |rps| {
+            let pacing = Pacing::Fixed {
+                rps,
+                connections: config.connections,
+            };
+            Ok(Step {
+                offered_rps: rps,
+                measured: measure(&read, pacing, duration, interrupt)?,
+            })
+        })?);
+    }
+
+    Ok(ScaleReport {
+        // Set by `run`.
+        started_at: String::new(),
+        cores: thread::available_parallelism().map_or(1, |n| n.get()),
+        config,
+        plan,
+        post_id,
+        ramps,
+    })
+}
+
+impl fmt::Display for ScaleReport {
+    /// The steps as a table, the knees, the scaling factors.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_ramps(f, &self.ramps)?;
+        writeln!(
+            f,
+            "\nscaling out, GET /api/posts/{} through {}:",
+            self.post_id, self.config.url
+        )?;
+        writeln!(
+            f,
+            "  {:<12} {:>12} {:>18} {:>22}",
+            "app hosts", "knee", "× the first knee", "most achieved (req/s)"
+        )?;
+        for ((hosts, knee, factor), ramp) in self.scaling().into_iter().zip(&self.ramps) {
+            let most = (ramp.steps.iter())
+                .map(|s| s.measured.achieved_rps)
+                .fold(0.0, f64::max);
+            let factor = factor.map_or("-".into(), |x| format!("{x:.2}"));
+            writeln!(
+                f,
+                "  {hosts:<12} {:>12} {factor:>18} {most:>22.0}",
+                rate(knee)
+            )?;
+        }
+        writeln!(
+            f,
+            "note: each host is capped at half a core (cluster/hosts), the app at a quarter \
+             (cluster/stack.yml); oha runs beside them on this machine's {} cores",
+            self.cores
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::try_parse;
+    use crate::load::ramp::sample;
+
+    fn report(knees: &[Option<f64>]) -> ScaleReport {
+        let config: ScaleConfig = try_parse(&["--short"]).unwrap();
+        let ramps = (knees.iter().enumerate())
+            .map(|(i, knee)| Ramp {
+                endpoint: label(i as u32 + 1),
+                steps: vec![sample::step(1000.0, 990.0, 5.0, 0)],
+                saturation: None,
+                knee_rps: *knee,
+            })
+            .collect();
+        ScaleReport {
+            started_at: String::new(),
+            cores: 2,
+            plan: config.plan(),
+            config,
+            post_id: 7,
+            ramps,
+        }
+    }
+
+    #[test]
+    fn app_host_counts_are_one_to_three() {
+        let config: ScaleConfig = try_parse(&["--app-hosts", "3,1"]).unwrap();
+        assert_eq!(config.app_hosts, [3, 1]);
+        assert!(try_parse::<ScaleConfig>(&["--app-hosts", "4"]).is_err());
+        assert!(try_parse::<ScaleConfig>(&["--app-hosts", "0"]).is_err());
+    }
+
+    #[test]
+    fn scaling_is_each_knee_over_the_first() {
+        let report = report(&[Some(1000.0), Some(1500.0), None]);
+        assert_eq!(
+            report.scaling(),
+            [
+                (1, Some(1000.0), Some(1.0)),
+                (2, Some(1500.0), Some(1.5)),
+                (3, None, None)
+            ]
+        );
+        let text = report.to_string();
+        assert!(text.contains("1.50"), "{text}");
+        assert!(text.contains("2 app hosts"), "{text}");
+    }
+
+    #[test]
+    fn without_a_first_knee_there_is_no_factor() {
+        let report = report(&[None, Some(1500.0)]);
+        assert_eq!(report.scaling()[1], (2, Some(1500.0), None));
+    }
+}
