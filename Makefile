@@ -203,7 +203,7 @@ test-cluster: ## A fresh cluster (root; removes yours): three managers, tasks sp
 	cluster/hosts down
 	trap 'cluster/hosts down' EXIT; \
 	  cluster/hosts up; $(MODE_ENV) cluster/hosts deploy; \
-	  cargo test -p foobar-tests --test cluster -- --ignored --test-threads=1
+	  cargo test -p foobar-tests --test cluster -- --ignored --test-threads=1 --nocapture
 
 # inferno draws the flame graph from perf's samples; its version is pinned like oha's.
 INFERNO_VERSION := 0.12.8

@@ -3,7 +3,48 @@
 # socket, and an application role that owns the app's database but is not a superuser and can
 # create neither roles nor databases. Every start: exec the server as PID 1 so it receives the
 # stop signal itself.
+#
+# Streaming replication (the cluster, cluster/stack.yml; the one-server stack has none):
+#   POSTGRES_REPLICATION_PASSWORD_FILE  on the primary: a role "replicator" that may only
+#                                       replicate, with this password
+#   POSTGRES_PRIMARY_HOST               makes this a standby of that primary: on first start
+#                                       it clones it (pg_basebackup) and then streams from it,
+#                                       read-only, through replication slot POSTGRES_STANDBY_SLOT
 set -eu
+
+# Passwords arrive as files (secrets), so they are not in `docker inspect`'s environment;
+# POSTGRES_PASSWORD still works for a container made by hand.
+if [ -n "${POSTGRES_REPLICATION_PASSWORD_FILE:-}" ]; then
+  POSTGRES_REPLICATION_PASSWORD=$(cat "$POSTGRES_REPLICATION_PASSWORD_FILE")
+fi
+
+# The marker of a finished clone: a standby's data directory without it is a clone that was cut
+# short, and is made again. It stays if the standby is ever promoted.
+CLONED=$PGDATA/.cloned-from-primary
+
+if [ -n "${POSTGRES_PRIMARY_HOST:-}" ]; then
+  : "${POSTGRES_REPLICATION_PASSWORD:?a standby needs POSTGRES_REPLICATION_PASSWORD_FILE}"
+  : "${POSTGRES_STANDBY_SLOT:?a standby needs POSTGRES_STANDBY_SLOT}"
+  if [ ! -e "$CLONED" ]; then
+    echo "cloning $POSTGRES_PRIMARY_HOST into $PGDATA, then streaming from it (slot $POSTGRES_STANDBY_SLOT)"
+    export PGPASSWORD="$POSTGRES_REPLICATION_PASSWORD"
+    # The slot keeps the primary's WAL until this standby has it (up to max_slot_wal_keep_size).
+    # pg_basebackup -R writes the connection (with the password, in the 0600 data directory)
+    # and standby.signal. Until the primary answers: again every 2 s.
+    until pg_receivewal -h "$POSTGRES_PRIMARY_HOST" -U replicator --slot="$POSTGRES_STANDBY_SLOT" \
+        --create-slot --if-not-exists \
+      && pg_basebackup -h "$POSTGRES_PRIMARY_HOST" -U replicator -D "$PGDATA" -X stream -R \
+        -S "$POSTGRES_STANDBY_SLOT" -c fast; do
+      find "$PGDATA" -mindepth 1 -delete
+      sleep 2
+    done
+    unset PGPASSWORD
+    touch "$CLONED"
+    echo "cloned: a read-only standby of $POSTGRES_PRIMARY_HOST"
+  fi
+  unset POSTGRES_REPLICATION_PASSWORD
+  exec "$@"
+fi
 
 : "${POSTGRES_USER:?POSTGRES_USER must be set}"
 : "${POSTGRES_DB:?POSTGRES_DB must be set}"
@@ -11,12 +52,14 @@ if [ "$POSTGRES_USER" = postgres ]; then
   echo "POSTGRES_USER must not be postgres: that is the superuser, the app gets a role of its own" >&2
   exit 1
 fi
-# The password arrives as a file (a Compose secret), so it is not in `docker inspect`'s
-# environment; POSTGRES_PASSWORD still works for a container made by hand.
 if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
   POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE")
 fi
 : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE must be set}"
+
+# Over the socket only, before the server listens on the network.
+start_local() { pg_ctl -D "$PGDATA" -w -o "-c listen_addresses='' -c unix_socket_directories=$PGHOST" start >/dev/null; }
+stop_local() { pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null; }
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "initialising $PGDATA for database $POSTGRES_DB"
@@ -26,16 +69,16 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     -E UTF8 --locale=C.UTF-8 >/dev/null
   # Clients come from other containers; the compose network is internal, passwords still required.
   echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
-  # Over the socket only, before the server listens on the network. psql takes the password
-  # from the environment (\getenv), so it is on no command line; :"" and :'' quote the names.
-  pg_ctl -D "$PGDATA" -w -o "-c listen_addresses='' -c unix_socket_directories=$PGHOST" start >/dev/null
+  # psql takes the password from the environment (\getenv), so it is on no command line; :""
+  # and :'' quote the names.
+  start_local
   export POSTGRES_PASSWORD
   psql -v ON_ERROR_STOP=1 -q -U postgres -d postgres -v owner="$POSTGRES_USER" -v db="$POSTGRES_DB" <<'SQL'
 \getenv password POSTGRES_PASSWORD
 CREATE ROLE :"owner" LOGIN PASSWORD :'password' NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
 CREATE DATABASE :"db" OWNER :"owner";
 SQL
-  pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  stop_local
   echo "initialised: superuser postgres (socket only), application role $POSTGRES_USER"
 elif grep -q '^local.*scram-sha-256' "$PGDATA/pg_hba.conf"; then
   # Made by an earlier version of this image, where the app's role was the superuser. Left as
@@ -44,6 +87,23 @@ elif grep -q '^local.*scram-sha-256' "$PGDATA/pg_hba.conf"; then
     "still its superuser (README, Security: how to move to least privilege)" >&2
 fi
 
-# The server has no use for the password; keep it out of its environment.
-unset POSTGRES_PASSWORD
+# Replication allowed once, also for data made before it was configured: a role that may
+# replicate (and can therefore copy every byte: its password is as secret as the data), and
+# the line of pg_hba.conf that lets it connect for that.
+if [ -n "${POSTGRES_REPLICATION_PASSWORD:-}" ] && ! grep -q '^host replication replicator ' "$PGDATA/pg_hba.conf"; then
+  start_local
+  export POSTGRES_REPLICATION_PASSWORD
+  psql -v ON_ERROR_STOP=1 -q -U postgres -d postgres <<'SQL'
+\getenv password POSTGRES_REPLICATION_PASSWORD
+SELECT 'CREATE ROLE replicator' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'replicator')
+\gexec
+ALTER ROLE replicator LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'password';
+SQL
+  stop_local
+  echo "host replication replicator all scram-sha-256" >>"$PGDATA/pg_hba.conf"
+  echo "replication allowed: role replicator"
+fi
+
+# The server has no use for the passwords; keep them out of its environment.
+unset POSTGRES_PASSWORD POSTGRES_REPLICATION_PASSWORD
 exec "$@"

@@ -36,6 +36,37 @@ fn docker(host: u32, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+/// The id of the running container of `service` on host N.
+fn container_of(host: u32, service: &str) -> String {
+    let label = format!("label=com.docker.swarm.service.name={service}");
+    docker(host, &["ps", "-q", "--filter", &label])
+}
+
+/// `sql` run by psql as the superuser, over the socket of `service`'s container on host N: its
+/// rows unaligned, or psql's error.
+fn psql(host: u32, service: &str, sql: &str) -> Result<String, String> {
+    let id = container_of(host, service);
+    let output = Command::new(repo_root().join("cluster/hosts"))
+        .args(["docker", &host.to_string(), "exec", &id])
+        .args([
+            "psql",
+            "-U",
+            "postgres",
+            "-d",
+            "foobar",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ])
+        .args(["-Atc", sql])
+        .output()
+        .expect("run psql");
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+    }
+}
+
 /// The stack's services with a running container on host N, sorted.
 fn services_on(host: u32) -> Vec<String> {
     let names = docker(
@@ -74,7 +105,9 @@ fn a_fresh_cluster_has_three_managers_and_the_tasks_where_the_stack_file_puts_th
         "foobar_lb-keepalived",
         "foobar_web",
     ];
-    assert_eq!(services_on(2), edge);
+    let mut h2 = edge.to_vec();
+    h2.insert(1, "foobar_db-standby");
+    assert_eq!(services_on(2), h2);
     assert_eq!(services_on(3), edge);
 }
 
@@ -142,6 +175,52 @@ fn a_post_written_through_one_web_host_is_read_through_the_other() {
             site.base()
         );
     }
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn a_post_written_through_the_site_is_streamed_to_the_read_only_standby_on_h2() {
+    let site = Site::new(&format!("http://{VIP}")).unwrap();
+    let account = Account::random("cluster").unwrap();
+    let session = site
+        .sign_up_until(&account, Duration::from_secs(30))
+        .unwrap();
+
+    let created = site
+        .signed_in(&session)
+        .post_json(
+            "/api/posts",
+            &json!({ "title": "replicated", "body": "streamed to h2" }),
+        )
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().unwrap()["id"].as_i64().unwrap();
+
+    let query = format!("SELECT body FROM posts WHERE id = {id}");
+    let streamed = foobar_tools::wait_until(Duration::from_secs(10), || {
+        psql(2, "foobar_db-standby", &query).as_deref() == Ok("streamed to h2")
+    });
+    assert!(streamed, "post {id} reached the standby within 10 s");
+    assert_eq!(
+        psql(1, "foobar_db", "SELECT state FROM pg_stat_replication").unwrap(),
+        "streaming",
+        "the primary streams to one standby"
+    );
+    assert_eq!(
+        psql(2, "foobar_db-standby", "SELECT pg_is_in_recovery()").unwrap(),
+        "t"
+    );
+    let write = psql(
+        2,
+        "foobar_db-standby",
+        &format!("DELETE FROM posts WHERE id = {id}"),
+    );
+    assert!(
+        write
+            .as_ref()
+            .is_err_and(|e| e.contains("read-only transaction")),
+        "the standby refuses writes: {write:?}"
+    );
 }
 
 #[test]
@@ -271,4 +350,35 @@ fn killing_an_app_host_without_the_virtual_ip_fails_no_request_and_loses_no_writ
     assert_eq!(summary.failed, 0, "no request failed: {summary:?}");
     assert_eq!(summary.writes.lost, Some(0), "{:?}", summary.writes);
     assert_eq!(summary.writes.acknowledged, summary.writes.sent);
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn the_scale_out_ramps_run_with_one_two_and_three_app_hosts_and_print_their_knees() {
+    std::env::set_var("SCALE_ARGS", "--short");
+    let path = reports_dir().join("scale.json");
+    let _ = std::fs::remove_file(&path);
+
+    assert!(make(&["cluster-scale"]), "make cluster-scale failed");
+
+    let report: foobar_tools::load::scale::ScaleReport =
+        serde_json::from_slice(&std::fs::read(&path).expect("scale.json")).unwrap();
+    assert_eq!(report.ramps.len(), 3);
+    assert!(report.ramps.iter().all(|ramp| !ramp.steps.is_empty()));
+    // Figures of this machine, printed, not asserted: `make cluster-scale` (longer, finer
+    // steps) gives the README's.
+    for (hosts, knee, factor) in report.scaling() {
+        println!(
+            "scale-out (short): {hosts} app host(s): knee {}, {} × the first",
+            knee.map_or("none".into(), |k| format!("{k:.0} req/s")),
+            factor.map_or("-".into(), |f| format!("{f:.2}"))
+        );
+    }
+    // The app is back on every host.
+    for host in 1..=3 {
+        assert!(
+            services_on(host).contains(&"foobar_app".to_owned()),
+            "h{host}"
+        );
+    }
 }
