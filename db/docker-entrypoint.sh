@@ -18,14 +18,24 @@ if [ -n "${POSTGRES_REPLICATION_PASSWORD_FILE:-}" ]; then
   POSTGRES_REPLICATION_PASSWORD=$(cat "$POSTGRES_REPLICATION_PASSWORD_FILE")
 fi
 
-# The marker of a finished clone: a standby's data directory without it is a clone that was cut
-# short, and is made again. It stays if the standby is ever promoted.
+# The marker of a finished clone. It stays if the standby is ever promoted.
 CLONED=$PGDATA/.cloned-from-primary
 
 if [ -n "${POSTGRES_PRIMARY_HOST:-}" ]; then
   : "${POSTGRES_REPLICATION_PASSWORD:?a standby needs POSTGRES_REPLICATION_PASSWORD_FILE}"
   : "${POSTGRES_STANDBY_SLOT:?a standby needs POSTGRES_STANDBY_SLOT}"
+  # pg_basebackup copies pg_control last and writes standby.signal after it: with both, the
+  # clone finished (only the marker is missing); with pg_control alone this is a database of
+  # its own, never overwritten; without pg_control, a clone that was cut short, made again.
+  if [ ! -e "$CLONED" ] && [ -e "$PGDATA/global/pg_control" ]; then
+    if [ ! -e "$PGDATA/standby.signal" ]; then
+      echo "$PGDATA holds a database that is not a clone of $POSTGRES_PRIMARY_HOST: not overwriting it" >&2
+      exit 1
+    fi
+    touch "$CLONED"
+  fi
   if [ ! -e "$CLONED" ]; then
+    find "$PGDATA" -mindepth 1 -delete
     echo "cloning $POSTGRES_PRIMARY_HOST into $PGDATA, then streaming from it (slot $POSTGRES_STANDBY_SLOT)"
     export PGPASSWORD="$POSTGRES_REPLICATION_PASSWORD"
     # The slot keeps the primary's WAL until this standby has it (up to max_slot_wal_keep_size).
@@ -89,7 +99,8 @@ fi
 
 # Replication allowed once, also for data made before it was configured: a role that may
 # replicate (and can therefore copy every byte: its password is as secret as the data), and
-# the line of pg_hba.conf that lets it connect for that.
+# the line of pg_hba.conf that lets it connect for that, from the server's own networks only.
+# The password is set then: to change it later, ALTER ROLE replicator by hand.
 if [ -n "${POSTGRES_REPLICATION_PASSWORD:-}" ] && ! grep -q '^host replication replicator ' "$PGDATA/pg_hba.conf"; then
   start_local
   export POSTGRES_REPLICATION_PASSWORD
@@ -100,7 +111,7 @@ SELECT 'CREATE ROLE replicator' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rol
 ALTER ROLE replicator LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'password';
 SQL
   stop_local
-  echo "host replication replicator all scram-sha-256" >>"$PGDATA/pg_hba.conf"
+  echo "host replication replicator samenet scram-sha-256" >>"$PGDATA/pg_hba.conf"
   echo "replication allowed: role replicator"
 fi
 

@@ -245,17 +245,7 @@ fn measure_all(
 
     let mut ramps = Vec::new();
     let ramp_of = |label: &str, request: &Request, start: f64| {
-        let rates = ramp::rates(start, plan.factor, plan.max_steps);
-        Ramp::run(label, rates, |rps| {
-            let pacing = Pacing::Fixed {
-                rps,
-                connections: config.connections,
-            };
-            Ok(Step {
-                offered_rps: rps,
-                measured: measure(request, pacing, duration, interrupt)?,
-            })
-        })
+        ramp_at_fixed_rates(label, request, start, &plan, config.connections, interrupt)
     };
     for endpoint in Endpoint::ALL {
         let request = endpoint.request(&config.urls.url, post_id, marker, &session);
@@ -290,6 +280,27 @@ fn measure_all(
         comparison,
         username: account.username.clone(),
         sign_ins,
+    })
+}
+
+/// `request` ramped as `plan` says from `start` req/s, each step at a fixed rate over up to
+/// `connections` connections (see [`Ramp::run`]).
+fn ramp_at_fixed_rates(
+    label: &str,
+    request: &Request,
+    start: f64,
+    plan: &Plan,
+    connections: u32,
+    interrupt: &Interrupt,
+) -> Result<Ramp> {
+    let duration = Duration::from_secs_f64(plan.step_secs);
+    let rates = ramp::rates(start, plan.factor, plan.max_steps);
+    Ramp::run(label, rates, |rps| {
+        let pacing = Pacing::Fixed { rps, connections };
+        Ok(Step {
+            offered_rps: rps,
+            measured: measure(request, pacing, duration, interrupt)?,
+        })
     })
 }
 

@@ -16,8 +16,8 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use super::oha::{self, Pacing};
-use super::ramp::{self, Ramp, Step};
-use super::{measure, seed, svg, write_ramps, Endpoint, Plan, USER_PREFIX, WARM_UP};
+use super::ramp::Ramp;
+use super::{ramp_at_fixed_rates, seed, svg, write_ramps, Endpoint, Plan, USER_PREFIX, WARM_UP};
 use crate::interrupt::{own_group, with_cleanup, Interrupt};
 use crate::site::Account;
 use crate::{stack, Site};
@@ -124,7 +124,7 @@ impl ScaleReport {
             self.plan.step_secs
         );
         let subtitle = format!(
-            "knee by app hosts: {}; each host half a core, oha beside them ({} cores in all)",
+            "knee by app hosts: {}; hosts and app tasks CPU-capped, oha beside them ({} cores in all)",
             (self.scaling().iter())
                 .map(|(hosts, knee, _)| format!("{hosts}: {}", rate(*knee)))
                 .collect::<Vec<_>>()
@@ -179,7 +179,6 @@ fn measure_all(
     interrupt: &Interrupt,
 ) -> Result<ScaleReport> {
     let plan = config.plan();
-    let duration = Duration::from_secs_f64(plan.step_secs);
     let site = Site::new(&config.url)?;
     if !site.wait_for_ok("/api/ready", Duration::from_secs(30)) {
         bail!(
@@ -201,17 +200,14 @@ fn measure_all(
         // grow on demand.
         let closed = Pacing::Closed { connections: 16 };
         oha::run(&read, closed, WARM_UP, interrupt)?;
-        let rates = ramp::rates(plan.start_rate, plan.factor, plan.max_steps);
-        ramps.push(Ramp::run(&label(hosts), rates, |rps| {
-            let pacing = Pacing::Fixed {
-                rps,
-                connections: config.connections,
-            };
-            Ok(Step {
-                offered_rps: rps,
-                measured: measure(&read, pacing, duration, interrupt)?,
-            })
-        })?);
+        ramps.push(ramp_at_fixed_rates(
+            &label(hosts),
+            &read,
+            plan.start_rate,
+            &plan,
+            config.connections,
+            interrupt,
+        )?);
     }
 
     Ok(ScaleReport {
@@ -252,7 +248,7 @@ impl fmt::Display for ScaleReport {
         }
         writeln!(
             f,
-            "note: each host is capped at half a core (cluster/hosts), the app at a quarter \
+            "note: each host's CPU is capped (cluster/hosts), and each app task's within it \
              (cluster/stack.yml); oha runs beside them on this machine's {} cores",
             self.cores
         )
