@@ -136,6 +136,15 @@ impl ScaleReport {
     }
 }
 
+/// The highest offered rate of `ramp` that did not saturate it (see [`super::ramp::Saturation`]):
+/// unlike the knee, it does not hang on the p99 of one step.
+pub fn served_in_full(ramp: &Ramp) -> Option<f64> {
+    (ramp.steps.iter())
+        .filter(|step| step.saturation().is_none())
+        .map(|step| step.offered_rps)
+        .max_by(f64::total_cmp)
+}
+
 fn rate(rps: Option<f64>) -> String {
     rps.map_or("none".into(), |rps| format!("{rps:.0}/s"))
 }
@@ -194,7 +203,7 @@ fn measure_all(
     let mut ramps = Vec::new();
     for &hosts in &config.app_hosts {
         interrupt.check()?;
-        eprintln!("the app on h1..h{hosts}");
+        eprintln!("the app on {}", label(hosts));
         app_hosts(hosts)?;
         // nginx's upstream-watch follows DNS within a second or two; the new tasks' pools
         // grow on demand.
@@ -232,8 +241,8 @@ impl fmt::Display for ScaleReport {
         )?;
         writeln!(
             f,
-            "  {:<12} {:>12} {:>18} {:>22}",
-            "app hosts", "knee", "× the first knee", "most achieved (req/s)"
+            "  {:<10} {:>10} {:>17} {:>20} {:>14}",
+            "app hosts", "knee", "× the first knee", "served in full up to", "most achieved"
         )?;
         for ((hosts, knee, factor), ramp) in self.scaling().into_iter().zip(&self.ramps) {
             let most = (ramp.steps.iter())
@@ -242,8 +251,9 @@ impl fmt::Display for ScaleReport {
             let factor = factor.map_or("-".into(), |x| format!("{x:.2}"));
             writeln!(
                 f,
-                "  {hosts:<12} {:>12} {factor:>18} {most:>22.0}",
-                rate(knee)
+                "  {hosts:<10} {:>10} {factor:>17} {:>20} {most:>12.0}/s",
+                rate(knee),
+                rate(served_in_full(ramp))
             )?;
         }
         writeln!(
@@ -303,6 +313,21 @@ mod tests {
         let text = report.to_string();
         assert!(text.contains("1.50"), "{text}");
         assert!(text.contains("2 app hosts"), "{text}");
+    }
+
+    #[test]
+    fn served_in_full_is_the_highest_unsaturated_step() {
+        let ramp = Ramp {
+            endpoint: label(1),
+            steps: vec![
+                sample::step(1000.0, 1000.0, 60.0, 0),
+                sample::step(2000.0, 1990.0, 80.0, 0),
+                sample::step(4000.0, 2500.0, 900.0, 0),
+            ],
+            saturation: None,
+            knee_rps: None,
+        };
+        assert_eq!(served_in_full(&ramp), Some(2000.0));
     }
 
     #[test]
