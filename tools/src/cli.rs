@@ -32,6 +32,20 @@ pub fn main<C: Args>(
     })
 }
 
+/// The end of a report tool's `run`: prints `report`, writes it into `dir` with `write`, and
+/// prints the paths written.
+pub fn print_and_write<R: std::fmt::Display>(
+    report: &R,
+    dir: &std::path::Path,
+    write: impl FnOnce(&R) -> std::io::Result<[std::path::PathBuf; 2]>,
+) -> anyhow::Result<ExitCode> {
+    print!("{report}");
+    let [json, svg] =
+        write(report).with_context(|| format!("writing the report into {}", dir.display()))?;
+    println!("report: {}\n        {}", json.display(), svg.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `work` on a multi-threaded tokio runtime of its own: for the async tools' `run`.
 pub fn block_on<T>(
     work: impl std::future::Future<Output = anyhow::Result<T>>,

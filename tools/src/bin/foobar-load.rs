@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use foobar_tools::cli;
 use foobar_tools::interrupt::Interrupt;
 use foobar_tools::load::{self, Config};
@@ -23,10 +23,5 @@ fn main() -> ExitCode {
 
 fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
     let report = load::run(config, interrupt)?;
-    print!("{report}");
-    let [json, svg] = report
-        .write()
-        .with_context(|| format!("writing the report into {}", report.out_dir().display()))?;
-    println!("report: {}\n        {}", json.display(), svg.display());
-    Ok(ExitCode::SUCCESS)
+    cli::print_and_write(&report, &report.out_dir(), |report| report.write())
 }
