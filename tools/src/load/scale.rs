@@ -170,7 +170,7 @@ pub fn run(config: ScaleConfig, interrupt: &Interrupt) -> Result<ScaleReport> {
     Ok(report)
 }
 
-/// `cluster/hosts app-hosts COUNT`: the app on h1..hCOUNT only, waited for.
+/// `cluster/hosts app-hosts COUNT`: the app on COUNT hosts (the virtual IP's last), waited for.
 fn app_hosts(count: u32) -> Result<()> {
     let mut command = Command::new(crate::repo_root().join("cluster/hosts"));
     own_group(&mut command).args(["app-hosts", &count.to_string()]);
