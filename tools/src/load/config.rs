@@ -61,21 +61,34 @@ pub struct Plan {
     pub max_steps: u32,
 }
 
+impl Plan {
+    /// A tool's preset from `start_rate` with `(factor, step_secs, max_steps)`, each replaced
+    /// by the command line's value where one was given (`given`, in the same order).
+    pub fn preset(
+        start_rate: f64,
+        (factor, step_secs, max_steps): (f64, f64, u32),
+        given: (Option<f64>, Option<f64>, Option<u32>),
+    ) -> Plan {
+        Plan {
+            start_rate,
+            factor: given.0.unwrap_or(factor),
+            step_secs: given.1.unwrap_or(step_secs),
+            max_steps: given.2.unwrap_or(max_steps),
+        }
+    }
+}
+
 impl Config {
     pub fn plan(&self) -> Plan {
         // --short: three steps, 2 s each, a factor 4 apart still cover 250 to 4000 req/s.
         // Otherwise 1.5 apart, so the knee is found within a third of its rate.
-        let (factor, step_secs, max_steps) = if self.short {
+        let preset = if self.short {
             (4.0, 2.0, 3)
         } else {
             (1.5, 10.0, 12)
         };
-        Plan {
-            start_rate: self.start_rate,
-            factor: self.factor.unwrap_or(factor),
-            step_secs: self.step_secs.unwrap_or(step_secs),
-            max_steps: self.max_steps.unwrap_or(max_steps),
-        }
+        let given = (self.factor, self.step_secs, self.max_steps);
+        Plan::preset(self.start_rate, preset, given)
     }
 }
 

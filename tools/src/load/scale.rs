@@ -70,17 +70,13 @@ impl ScaleConfig {
     /// The ramps' shape, with the --short preset applied. Steps 15% apart place each knee within
     /// 15% of its rate: the scaling factors compare knees, so they need the finer grain.
     pub fn plan(&self) -> Plan {
-        let (factor, step_secs, max_steps) = if self.short {
+        let preset = if self.short {
             (2.0, 2.0, 4)
         } else {
             (1.15, 5.0, 25)
         };
-        Plan {
-            start_rate: self.start_rate,
-            factor: self.factor.unwrap_or(factor),
-            step_secs: self.step_secs.unwrap_or(step_secs),
-            max_steps: self.max_steps.unwrap_or(max_steps),
-        }
+        let given = (self.factor, self.step_secs, self.max_steps);
+        Plan::preset(self.start_rate, preset, given)
     }
 }
 
