@@ -20,20 +20,25 @@ fn web_url(host: u32) -> String {
     format!("http://10.88.0.1{host}:8080")
 }
 
-/// `docker ARGS` against host N's engine; its stdout.
-fn docker(host: u32, args: &[&str]) -> String {
+/// `docker ARGS` against host N's engine: its stdout, or its stderr if it failed.
+fn try_docker(host: u32, args: &[&str]) -> Result<String, String> {
     let output = Command::new(repo_root().join("cluster/hosts"))
         .arg("docker")
         .arg(host.to_string())
         .args(args)
         .output()
         .expect("run cluster/hosts docker");
-    assert!(
-        output.status.success(),
-        "docker {args:?} on h{host}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).trim().to_owned();
+    if output.status.success() {
+        Ok(text(&output.stdout))
+    } else {
+        Err(text(&output.stderr))
+    }
+}
+
+/// `docker ARGS` against host N's engine, which must succeed; its stdout.
+fn docker(host: u32, args: &[&str]) -> String {
+    try_docker(host, args).unwrap_or_else(|error| panic!("docker {args:?} on h{host}: {error}"))
 }
 
 /// The id of the running container of `service` on host N.
@@ -48,25 +53,34 @@ fn container_of(host: u32, service: &str) -> String {
 /// rows unaligned, or psql's error.
 fn psql(host: u32, service: &str, sql: &str) -> Result<String, String> {
     let id = container_of(host, service);
-    let output = Command::new(repo_root().join("cluster/hosts"))
-        .args(["docker", &host.to_string(), "exec", &id])
-        .args([
-            "psql",
-            "-U",
-            "postgres",
-            "-d",
-            "foobar",
-            "-v",
-            "ON_ERROR_STOP=1",
-        ])
-        .args(["-Atc", sql])
-        .output()
-        .expect("run psql");
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
-    }
+    let psql = [
+        "psql",
+        "-U",
+        "postgres",
+        "-d",
+        "foobar",
+        "-v",
+        "ON_ERROR_STOP=1",
+    ];
+    let args: Vec<&str> = (["exec", id.as_str()].into_iter())
+        .chain(psql)
+        .chain(["-Atc", sql])
+        .collect();
+    try_docker(host, &args)
+}
+
+/// Signs up a new account through `site` and posts `body` as it; the new post's id.
+fn post_as_new_user(site: &Site, title: &str, body: &str) -> i64 {
+    let account = Account::random("cluster").unwrap();
+    let session = site
+        .sign_up_until(&account, Duration::from_secs(30))
+        .unwrap();
+    let created = site
+        .signed_in(&session)
+        .post_json("/api/posts", &json!({ "title": title, "body": body }))
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    created.json::<Value>().unwrap()["id"].as_i64().unwrap()
 }
 
 /// The stack's services with a running container on host N, sorted.
@@ -153,18 +167,7 @@ fn a_post_written_through_one_web_host_is_read_through_the_other() {
         Site::new(&web_url(2)).unwrap(),
         Site::new(&web_url(3)).unwrap(),
     );
-    let account = Account::random("cluster").unwrap();
-    let session = h2.sign_up_until(&account, Duration::from_secs(30)).unwrap();
-
-    let created = h2
-        .signed_in(&session)
-        .post_json(
-            "/api/posts",
-            &json!({ "title": "across hosts", "body": "written via h2" }),
-        )
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let id = created.json::<Value>().unwrap()["id"].as_i64().unwrap();
+    let id = post_as_new_user(&h2, "across hosts", "written via h2");
 
     let read = h3.get(&format!("/api/posts/{id}")).unwrap();
     assert_eq!(read.status(), 200);
@@ -183,20 +186,7 @@ fn a_post_written_through_one_web_host_is_read_through_the_other() {
 #[ignore = "needs the cluster: make test-cluster brings one up"]
 fn a_post_written_through_the_site_is_streamed_to_the_read_only_standby_on_h2() {
     let site = Site::new(&format!("http://{VIP}")).unwrap();
-    let account = Account::random("cluster").unwrap();
-    let session = site
-        .sign_up_until(&account, Duration::from_secs(30))
-        .unwrap();
-
-    let created = site
-        .signed_in(&session)
-        .post_json(
-            "/api/posts",
-            &json!({ "title": "replicated", "body": "streamed to h2" }),
-        )
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let id = created.json::<Value>().unwrap()["id"].as_i64().unwrap();
+    let id = post_as_new_user(&site, "replicated", "streamed to h2");
 
     let query = format!("SELECT body FROM posts WHERE id = {id}");
     let streamed = foobar_tools::wait_until(Duration::from_secs(30), || {
@@ -229,15 +219,7 @@ fn a_post_written_through_the_site_is_streamed_to_the_read_only_standby_on_h2() 
 #[ignore = "needs the cluster: make test-cluster brings one up"]
 fn web_cannot_reach_the_database_but_the_app_can() {
     // By name, and by the address the database has on its network (web has no route there).
-    let db = docker(
-        1,
-        &[
-            "ps",
-            "-q",
-            "--filter",
-            "label=com.docker.swarm.service.name=foobar_db",
-        ],
-    );
+    let db = container_of(1, "foobar_db");
     let db_ip = docker(
         1,
         &[
@@ -247,34 +229,11 @@ fn web_cannot_reach_the_database_but_the_app_can() {
             &db,
         ],
     );
-    let web = docker(
-        2,
-        &[
-            "ps",
-            "-q",
-            "--filter",
-            "label=com.docker.swarm.service.name=foobar_web",
-        ],
-    );
-    let app = docker(
-        2,
-        &[
-            "ps",
-            "-q",
-            "--filter",
-            "label=com.docker.swarm.service.name=foobar_app",
-        ],
-    );
+    let web = container_of(2, "foobar_web");
+    let app = container_of(2, "foobar_app");
     let reaches = |id: &str, target: &str| {
         let probe = format!("exec 3<>/dev/tcp/{target}/5432");
-        Command::new(repo_root().join("cluster/hosts"))
-            .args([
-                "docker", "2", "exec", id, "timeout", "3", "bash", "-c", &probe,
-            ])
-            .output()
-            .expect("run docker exec")
-            .status
-            .success()
+        try_docker(2, &["exec", id, "timeout", "3", "bash", "-c", &probe]).is_ok()
     };
 
     assert!(reaches(&app, "db"), "the app reaches db:5432");
