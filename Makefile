@@ -43,7 +43,7 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
 
 .PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile cluster-up cluster-down cluster-deploy cluster-drill cluster-scale cluster-status test-cluster lint schema
+        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-scale cluster-status test-cluster lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
@@ -177,8 +177,22 @@ bench: ## Cost per request (wrk): each tier beside its ceiling (bare nginx, the 
 
 # Beyond one server: three hosts (network namespaces with an engine each) in one Swarm, running
 # the same images (cluster/hosts, cluster/stack.yml). Root only.
+# Patroni for the cluster's database image (cluster/db): the pinned release from PyPI, checked
+# against its hash. 3.1.2: the newest release that still lets ttl go below 20 s, and the first
+# with the fixes for synchronous mode that the failover relies on (docs/failover.md).
+PATRONI_VERSION := 3.1.2
+PATRONI_SHA256 := 3ce7362c207c4da6f75c3ee85755f6e92452c1d9a8a2286c5365655853302b71
+PATRONI_WHEEL := cluster/db/patroni.whl
+patroni-wheel: ## Download Patroni's wheel for the cluster's database image (pip, hash-checked)
+	@if ! echo "$(PATRONI_SHA256)  $(PATRONI_WHEEL)" | sha256sum -c --status 2>/dev/null; then \
+	  tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  python3 -m pip download -q --no-deps --only-binary=:all: -d "$$tmp" patroni==$(PATRONI_VERSION); \
+	  echo "$(PATRONI_SHA256)  $$tmp/patroni-$(PATRONI_VERSION)-py3-none-any.whl" | sha256sum -c --quiet; \
+	  mv "$$tmp/patroni-$(PATRONI_VERSION)-py3-none-any.whl" $(PATRONI_WHEEL); \
+	fi; echo "patroni $(PATRONI_VERSION) wheel ready ($(PATRONI_WHEEL))"
+
 cluster-up: ## Three hosts on a Swarm of their own (network namespaces on 10.88.0.0/24) running the stack
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build patroni-wheel
 	cluster/hosts up
 	$(MODE_ENV) cluster/hosts deploy
 
@@ -198,8 +212,8 @@ cluster-scale: ## Scaling out: the read's knee through the virtual IP with the a
 cluster-status: ## The cluster's hosts, Swarm nodes and services
 	cluster/hosts status
 
-test-cluster: ## A fresh cluster (root; removes yours): three managers, tasks spread, one database through every web, web kept from it; then removed
-	@$(MAKE) --no-print-directory build
+test-cluster: ## A fresh cluster (root; removes yours): three managers, tasks spread, one database through every web, failovers; then removed
+	@$(MAKE) --no-print-directory build patroni-wheel
 	cluster/hosts down
 	trap 'cluster/hosts down' EXIT; \
 	  cluster/hosts up; $(MODE_ENV) cluster/hosts deploy; \

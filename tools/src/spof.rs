@@ -152,6 +152,7 @@ impl Drill<'_> {
             // Longer than any answer the stack should give, so slow answers are measured, not cut.
             deadline_ms: 5000,
             writes: true,
+            retry_writes: None,
             keep_writes: false,
             duration_secs: 600.0,
             until_new_version: false,

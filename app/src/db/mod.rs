@@ -127,8 +127,9 @@ pub enum DbError {
     /// cancelled a statement that ran past `statement_timeout`.
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    /// The server closed the connection (a restart). `Db::run` has already marked it, so the
-    /// pool drops it instead of handing it out again.
+    /// The server closed the connection (a restart), or it no longer takes writes (a primary
+    /// demoted to a standby, in the cluster). `Db::run` has already marked it, so the pool
+    /// drops it instead of handing it out again; a new connection finds the primary.
     #[error("database connection lost: {0}")]
     ConnectionLost(String),
     /// Any other failure of the query itself, `diesel::result::Error::NotFound` included.
@@ -147,6 +148,10 @@ impl From<diesel::result::Error> for DbError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => DbError::ConnectionLost(info.message().to_owned()),
+            // SQLSTATE 25006: connected to a server that is (now) read-only.
+            Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, info) => {
+                DbError::ConnectionLost(format!("read-only server: {}", info.message()))
+            }
             // statement_timeout fired: the database is too slow to answer in time.
             Error::DatabaseError(_, info) if info.message().contains("statement timeout") => {
                 DbError::Unavailable(info.message().to_owned())
@@ -217,6 +222,7 @@ mod tests {
         for kind in [
             DatabaseErrorKind::ClosedConnection,
             DatabaseErrorKind::UnableToSendCommand,
+            DatabaseErrorKind::ReadOnlyTransaction,
         ] {
             let err = DbError::from(database_error(kind, "server closed the connection"));
             assert!(matches!(err, DbError::ConnectionLost(_)), "{err:?}");

@@ -31,6 +31,13 @@ pub struct Config {
     #[arg(long)]
     pub writes: bool,
 
+    /// Send a write that was not acknowledged again, with the same Idempotency-Key, every
+    /// 250 ms for up to this many seconds, as a client that must not lose a post does. The
+    /// record keeps the first attempt's answer, and how many retries it took.
+    #[arg(long, value_name = "SECS", requires = "writes", value_parser = positive)]
+    #[serde(default)]
+    pub retry_writes: Option<f64>,
+
     /// Leave the posts written with --writes, and their account, in the guestbook.
     #[arg(long, requires = "writes")]
     #[serde(default)]

@@ -207,7 +207,9 @@ impl ProbeReport {
             Some(user) => crate::blocking(move || stack::delete_probe_writes(&user)).await?,
             None => 0,
         };
-        self.summary.writes.removed = Some(removed);
+        let writes = &mut self.summary.writes;
+        writes.removed = Some(removed);
+        writes.extra_posts = Some(removed.saturating_sub(writes.acknowledged as u64));
         self.session = None;
         Ok(())
     }

@@ -79,6 +79,16 @@ pub struct Record {
     /// The created post's id, for writes answered 201.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// With `--retry-writes`: how many times the write was sent again after its first attempt,
+    /// and when (ms since the start) a retry was acknowledged.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_ms: Option<f64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Record {
@@ -132,6 +142,8 @@ pub(crate) mod sample {
             maintenance: false,
             idempotency_key: (kind == Kind::Write).then(|| format!("probe-test-{seq}")),
             id: None,
+            retries: 0,
+            acknowledged_ms: None,
         }
     }
 

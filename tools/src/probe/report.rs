@@ -62,6 +62,15 @@ pub struct Writes {
     /// Timed out or broke after being sent: the post may or may not exist.
     pub unknown: usize,
     pub acknowledged_ids: Vec<i64>,
+    /// With `--retry-writes`: writes acknowledged only on a retry (counted in `acknowledged`,
+    /// not in `failed` or `unknown`), and those never acknowledged (counted there).
+    #[serde(default)]
+    pub acknowledged_on_retry: usize,
+    /// Posts of the run found in the database beyond those acknowledged (`removed` minus
+    /// `acknowledged`): a write applied twice, or one whose acknowledgement never came. `None`
+    /// until removed.
+    #[serde(default)]
+    pub extra_posts: Option<u64>,
     /// Acknowledged posts that did not read back through the site after the run (404); `None`
     /// until audited.
     #[serde(default)]
@@ -173,6 +182,11 @@ fn writes(records: &[&Record]) -> Writes {
                 writes.acknowledged += 1;
                 writes.acknowledged_ids.extend(write.id);
             }
+            _ if write.acknowledged_ms.is_some() => {
+                writes.acknowledged += 1;
+                writes.acknowledged_on_retry += 1;
+                writes.acknowledged_ids.extend(write.id);
+            }
             (Some(_), _) | (None, Some(ErrorKind::Refused)) => writes.failed += 1,
             (None, _) => writes.unknown += 1,
         }
@@ -264,13 +278,15 @@ impl fmt::Display for Report {
             (
                 "writes",
                 format!(
-                    "sent {}, acknowledged {}, failed {}, unknown {}, lost {}, removed {}",
+                    "sent {}, acknowledged {} ({} on a retry), failed {}, unknown {}, lost {}, removed {}, extra posts {}",
                     w.sent,
                     w.acknowledged,
+                    w.acknowledged_on_retry,
                     w.failed,
                     w.unknown,
                     w.lost.map_or("not audited".to_owned(), |n| n.to_string()),
                     w.removed.map_or("no".to_owned(), |n| n.to_string()),
+                    w.extra_posts.map_or("-".to_owned(), |n| n.to_string()),
                 ),
             ),
         ];

@@ -102,8 +102,12 @@ pub async fn run(
 
         let kind = kind_for(seq, config.writes);
         let (sender, collected) = (sender.clone(), collected.clone());
+        let retry_for = config.retry_writes.map(Duration::from_secs_f64);
         tasks.spawn(async move {
-            let record = sender.send(seq, kind, offset).await;
+            let mut record = sender.send(seq, kind, offset).await;
+            if let Some(budget) = retry_for.filter(|_| kind == Kind::Write) {
+                sender.retry(&mut record, budget).await;
+            }
             collected.lock().unwrap().add(record);
         });
         // Forget finished tasks as we go, so long runs do not pile them up.
@@ -196,6 +200,8 @@ impl Sender {
             maintenance: false,
             idempotency_key: key,
             id: None,
+            retries: 0,
+            acknowledged_ms: None,
         };
         // Headers and body in turn, so a body that never completes still leaves its status.
         match timeout_at(deadline, request.send()).await {
@@ -225,7 +231,25 @@ impl Sender {
         record.latency_ms = ms(sent.elapsed());
         record
     }
+
+    /// Sends the write of `record` again, same key, until it is acknowledged or `budget` has
+    /// passed since its first attempt; the record keeps the first attempt's answer.
+    async fn retry(&self, record: &mut Record, budget: Duration) {
+        let first = self.start + Duration::from_secs_f64(record.sent_ms / 1000.0);
+        while !record.is_ok() && record.acknowledged_ms.is_none() && first.elapsed() < budget {
+            tokio::time::sleep(RETRY_INTERVAL).await;
+            let again = self.send(record.seq, record.kind, Duration::ZERO).await;
+            record.retries += 1;
+            if again.is_ok() {
+                record.id = again.id;
+                record.acknowledged_ms = Some(again.done_ms());
+            }
+        }
+    }
 }
+
+/// How long `--retry-writes` waits between attempts.
+const RETRY_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Sorts a transport error by what it means for the user (see [`ErrorKind`]).
 fn classify(error: &reqwest::Error) -> ErrorKind {
