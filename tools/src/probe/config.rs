@@ -31,9 +31,9 @@ pub struct Config {
     #[arg(long)]
     pub writes: bool,
 
-    /// Send a write that was not acknowledged again, with the same Idempotency-Key, every
-    /// 250 ms for up to this many seconds, as a client that must not lose a post does. The
-    /// record keeps the first attempt's answer, and how many retries it took.
+    /// Send a write that was not acknowledged again, with the same Idempotency-Key, for up to
+    /// this many seconds (waits doubling from 250 ms to 2 s), as a client that must not lose a
+    /// post does. The record keeps the first attempt's answer, and how many retries it took.
     #[arg(long, value_name = "SECS", requires = "writes", value_parser = positive)]
     #[serde(default)]
     pub retry_writes: Option<f64>,

@@ -233,11 +233,15 @@ impl Sender {
     }
 
     /// Sends the write of `record` again, same key, until it is acknowledged or `budget` has
-    /// passed since its first attempt; the record keeps the first attempt's answer.
+    /// passed since its first attempt; the record keeps the first attempt's answer. The waits
+    /// double from 250 ms to 2 s, as a polite client's do: a site recovering from an outage
+    /// is not also flooded by every client's retries.
     async fn retry(&self, record: &mut Record, budget: Duration) {
         let first = self.start + Duration::from_secs_f64(record.sent_ms / 1000.0);
+        let mut wait = RETRY_FIRST_WAIT;
         while !record.is_ok() && record.acknowledged_ms.is_none() && first.elapsed() < budget {
-            tokio::time::sleep(RETRY_INTERVAL).await;
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(RETRY_MAX_WAIT);
             let again = self.send(record.seq, record.kind, Duration::ZERO).await;
             record.retries += 1;
             if again.is_ok() {
@@ -248,8 +252,9 @@ impl Sender {
     }
 }
 
-/// How long `--retry-writes` waits between attempts.
-const RETRY_INTERVAL: Duration = Duration::from_millis(250);
+/// How long `--retry-writes` waits before its first retry, and at most between two.
+const RETRY_FIRST_WAIT: Duration = Duration::from_millis(250);
+const RETRY_MAX_WAIT: Duration = Duration::from_secs(2);
 
 /// Sorts a transport error by what it means for the user (see [`ErrorKind`]).
 fn classify(error: &reqwest::Error) -> ErrorKind {
