@@ -43,7 +43,7 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
 
 .PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-scale cluster-status test-cluster lint schema
+        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-status test-cluster lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
@@ -204,6 +204,9 @@ cluster-deploy: ## Rolling update of the working tree's app on the cluster, unde
 
 cluster-drill: ## Part of the cluster fails under the probe: DRILL=kill|cut (a whole host) or app|web|lb|db (one task); DRILL_HOST
 	cluster/drill $(or $(DRILL),kill) $(DRILL_HOST)
+
+cluster-db-drill: ## The primary database fails under the probe, DB_COUNT times (default 3): DB_FAULT=host (default) or postgres
+	cluster/db-drill $(or $(DB_FAULT),host) $(or $(DB_COUNT),3)
 
 cluster-scale: ## Scaling out: the read's knee through the virtual IP with the app on 1, 2, 3 hosts (oha; SCALE_ARGS)
 	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)

@@ -114,17 +114,19 @@ fn a_fresh_cluster_has_three_managers_and_the_tasks_where_the_stack_file_puts_th
         ["Ready Leader", "Ready Reachable", "Ready Reachable"]
     );
 
-    assert_eq!(services_on(1), ["foobar_app", "foobar_db"]);
-    let edge = [
-        "foobar_app",
-        "foobar_lb-haproxy",
-        "foobar_lb-keepalived",
-        "foobar_web",
-    ];
-    let mut h2 = edge.to_vec();
-    h2.insert(1, "foobar_db-standby");
-    assert_eq!(services_on(2), h2);
-    assert_eq!(services_on(3), edge);
+    assert_eq!(services_on(1), ["foobar_app", "foobar_db1", "foobar_etcd1"]);
+    for host in [2, 3] {
+        let (db, etcd) = (format!("foobar_db{host}"), format!("foobar_etcd{host}"));
+        let edge = [
+            "foobar_app",
+            &db,
+            &etcd,
+            "foobar_lb-haproxy",
+            "foobar_lb-keepalived",
+            "foobar_web",
+        ];
+        assert_eq!(services_on(host), edge, "h{host}");
+    }
 }
 
 #[test]
@@ -182,44 +184,245 @@ fn a_post_written_through_one_web_host_is_read_through_the_other() {
     }
 }
 
+/// Patroni's members (cluster/hosts db-members): (name, role, state) of each.
+fn db_members() -> Vec<(String, String, String)> {
+    let output = Command::new(repo_root().join("cluster/hosts"))
+        .arg("db-members")
+        .output()
+        .expect("run cluster/hosts db-members");
+    assert!(output.status.success(), "cluster/hosts db-members failed");
+    let members: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let field = |m: &Value, k: &str| m[k].as_str().unwrap_or_default().to_owned();
+    members
+        .iter()
+        .map(|m| (field(m, "Member"), field(m, "Role"), field(m, "State")))
+        .collect()
+}
+
+/// The host number of the member with `role` (`Leader`, `Sync Standby`, `Replica`).
+fn host_of(role: &str) -> u32 {
+    let members = db_members();
+    let (name, ..) = members
+        .iter()
+        .find(|(_, r, _)| r == role)
+        .unwrap_or_else(|| panic!("no {role} among {members:?}"));
+    name.trim_start_matches("db").parse().unwrap()
+}
+
+/// Waits until a primary runs and both other members stream from it, one synchronously.
+fn wait_until_the_database_is_whole() {
+    let whole = foobar_tools::wait_until(Duration::from_secs(120), || {
+        Command::new(repo_root().join("cluster/hosts"))
+            .arg("db-whole")
+            .status()
+            .is_ok_and(|status| status.success())
+    });
+    assert!(
+        whole,
+        "the database was whole again within 120 s: {:?}",
+        db_members()
+    );
+}
+
 #[test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
-fn a_post_written_through_the_site_is_streamed_to_the_read_only_standby_on_h2() {
+fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writes() {
+    // Synchronous mode took effect on a fresh cluster (Patroni 3.1.1 fixed it never doing so
+    // when no replica streamed yet at the start).
+    wait_until_the_database_is_whole();
+    let (primary, sync) = (host_of("Leader"), host_of("Sync Standby"));
+    let db = |host: u32| format!("foobar_db{host}");
+    assert_eq!(
+        psql(
+            primary,
+            &db(primary),
+            "SELECT application_name FROM pg_stat_replication WHERE sync_state = 'sync'"
+        )
+        .unwrap(),
+        format!("db{sync}"),
+        "the primary commits synchronously to the standby Patroni names"
+    );
     let site = Site::new(&format!("http://{VIP}")).unwrap();
-    let id = post_as_new_user(&site, "replicated", "streamed to h2");
+    let id = post_as_new_user(&site, "replicated", "on two hosts");
 
+    // Flushed there before the 201; replayed (visible to queries) a moment later.
     let query = format!("SELECT body FROM posts WHERE id = {id}");
-    let streamed = foobar_tools::wait_until(Duration::from_secs(30), || {
-        psql(2, "foobar_db-standby", &query).as_deref() == Ok("streamed to h2")
+    let replayed = foobar_tools::wait_until(Duration::from_secs(5), || {
+        psql(sync, &db(sync), &query).as_deref() == Ok("on two hosts")
     });
-    assert!(streamed, "post {id} reached the standby within 30 s");
-    assert_eq!(
-        psql(1, "foobar_db", "SELECT state FROM pg_stat_replication").unwrap(),
-        "streaming",
-        "the primary streams to one standby"
-    );
-    assert_eq!(
-        psql(2, "foobar_db-standby", "SELECT pg_is_in_recovery()").unwrap(),
-        "t"
-    );
-    let write = psql(
-        2,
-        "foobar_db-standby",
-        &format!("DELETE FROM posts WHERE id = {id}"),
-    );
     assert!(
-        write
-            .as_ref()
-            .is_err_and(|e| e.contains("read-only transaction")),
-        "the standby refuses writes: {write:?}"
+        replayed,
+        "post {id} read on the synchronous standby db{sync}"
     );
+    for standby in (1..=3).filter(|&h| h != primary) {
+        assert_eq!(
+            psql(standby, &db(standby), "SELECT pg_is_in_recovery()").unwrap(),
+            "t"
+        );
+        let write = psql(
+            standby,
+            &db(standby),
+            &format!("DELETE FROM posts WHERE id = {id}"),
+        );
+        assert!(
+            write
+                .as_ref()
+                .is_err_and(|e| e.contains("read-only transaction")),
+            "db{standby} refuses writes: {write:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keyed_retry_applies_it_once(
+) {
+    wait_until_the_database_is_whole();
+    let primary = host_of("Leader");
+    let site = Site::new(&format!("http://{VIP}")).unwrap();
+    let account = Account::random("strict").unwrap();
+    let session = site
+        .sign_up_until(&account, Duration::from_secs(30))
+        .unwrap();
+    let user = site.signed_in(&session);
+    let standbys: Vec<String> = (1..=3)
+        .filter(|&h| h != primary)
+        .map(|h| format!("foobar_db{h}"))
+        .collect();
+    let scale = |replicas: u32| {
+        let mut args = vec!["service", "scale", "--detach"];
+        let targets: Vec<String> = standbys.iter().map(|s| format!("{s}={replicas}")).collect();
+        args.extend(targets.iter().map(String::as_str));
+        docker(primary, &args);
+    };
+
+    scale(0);
+    let gone = foobar_tools::wait_until(Duration::from_secs(60), || {
+        db_members()
+            .iter()
+            .all(|(_, role, state)| role == "Leader" || state != "streaming")
+            && psql(
+                primary,
+                &format!("foobar_db{primary}"),
+                "SELECT count(*) FROM pg_stat_replication",
+            )
+            .as_deref()
+                == Ok("0")
+    });
+    assert!(gone, "both standbys stopped streaming: {:?}", db_members());
+    let post = json!({ "title": "strict", "body": "waits for a standby" });
+    let keyed = || {
+        user.request(reqwest::Method::POST, "/api/posts")
+            .header("Idempotency-Key", "strict-1")
+            .json(&post)
+            .send()
+            .unwrap()
+    };
+    let started = std::time::Instant::now();
+    let first = keyed();
+    let waited = started.elapsed();
+    scale(1);
+
+    // Strict mode: the commit waits for a standby that is not there, and the app's deadline
+    // (DATABASE_DEADLINE_MS, 2.5 s) answers 503 rather than letting the client hang.
+    assert_eq!(first.status(), 503, "{:?}", first.text());
+    assert!(
+        waited < Duration::from_millis(4000),
+        "answered within the deadline and a margin: {waited:?}"
+    );
+    wait_until_the_database_is_whole();
+    // The unknown outcome resolves to exactly one post: the retry with the same key returns it
+    // (or creates it, had the first never committed).
+    let again = keyed();
+    assert_eq!(again.status(), 201);
+    let primary = host_of("Leader");
+    let same_key = psql(
+        primary,
+        &format!("foobar_db{primary}"),
+        &format!(
+            "SELECT count(*) FROM posts JOIN users ON users.id = posts.user_id \
+             WHERE idempotency_key = 'strict-1' AND users.username = '{}'",
+            account.username
+        ),
+    )
+    .unwrap();
+    assert_eq!(same_key, "1", "one post for the key");
+}
+
+/// Runs `make cluster-db-drill` with FAULT and COUNT; its per-failover report.
+fn db_drill(fault: &str, count: u32) -> (Vec<Value>, foobar_tools::probe::ProbeReport) {
+    let name = format!("cluster-db-drill-{fault}");
+    let failovers = reports_dir().join(format!("{name}-failovers.json"));
+    let _ = std::fs::remove_file(&failovers);
+    assert!(
+        make(&[
+            "cluster-db-drill",
+            &format!("DB_FAULT={fault}"),
+            &format!("DB_COUNT={count}")
+        ]),
+        "make cluster-db-drill DB_FAULT={fault} failed"
+    );
+    let failovers: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(&failovers).expect("the failovers' report")).unwrap();
+    (
+        failovers,
+        load_report(reports_dir().join(format!("{name}.json"))),
+    )
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn killing_the_primary_host_twice_promotes_the_synchronous_standby_and_loses_no_write() {
+    wait_until_the_database_is_whole();
+    let (failovers, report) = db_drill("host", 2);
+
+    assert_eq!(failovers.len(), 2);
+    for f in &failovers {
+        // The drill proved each fault (the primary's engine gone, a new primary, the old one
+        // streaming on the new timeline) or failed; here, the figures against their bounds.
+        assert_ne!(f["old"], f["new"], "{f}");
+        assert_eq!(
+            f["new"], f["sync_before"],
+            "only the synchronous standby is promoted: {f}"
+        );
+        // Patroni's ttl (10 s) + loop_wait (2 s) + promotion, measured 14-18 s: twice that.
+        assert!(f["new_primary_ms"].as_f64().unwrap() < 30_000.0, "{f}");
+        // Writes: measured 17-22 s here (ttl, the promotion, a new synchronous standby under
+        // half a core per host): twice that.
+        assert!(f["writes_failed_ms"].as_f64().unwrap() < 45_000.0, "{f}");
+        assert!(f["old_streaming_ms"].as_f64().unwrap() < 120_000.0, "{f}");
+    }
+    let writes = &report.summary.writes;
+    assert_eq!(writes.lost, Some(0), "{writes:?}");
+    assert_eq!(
+        writes.extra_posts,
+        Some(0),
+        "no write applied twice: {writes:?}"
+    );
+    assert_eq!(
+        writes.acknowledged, writes.sent,
+        "every keyed write acknowledged: {writes:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn killing_the_primary_postgres_loses_no_write() {
+    wait_until_the_database_is_whole();
+    let (failovers, report) = db_drill("postgres", 1);
+
+    assert_eq!(failovers.len(), 1);
+    let writes = &report.summary.writes;
+    assert_eq!(writes.lost, Some(0), "{writes:?}");
+    assert_eq!(writes.extra_posts, Some(0), "{writes:?}");
+    assert_eq!(writes.acknowledged, writes.sent, "{writes:?}");
 }
 
 #[test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
 fn web_cannot_reach_the_database_but_the_app_can() {
     // By name, and by the address the database has on its network (web has no route there).
-    let db = container_of(1, "foobar_db");
+    let db = container_of(1, "foobar_db1");
     let db_ip = docker(
         1,
         &[
@@ -236,8 +439,8 @@ fn web_cannot_reach_the_database_but_the_app_can() {
         try_docker(2, &["exec", id, "timeout", "3", "bash", "-c", &probe]).is_ok()
     };
 
-    assert!(reaches(&app, "db"), "the app reaches db:5432");
-    for target in std::iter::once("db").chain(db_ip.split_whitespace()) {
+    assert!(reaches(&app, "db1"), "the app reaches db1:5432");
+    for target in std::iter::once("db1").chain(db_ip.split_whitespace()) {
         assert!(!reaches(&web, target), "web reached {target}:5432");
     }
 }
