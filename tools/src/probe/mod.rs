@@ -170,13 +170,22 @@ pub async fn count_lost(site: &AsyncSite, ids: &[i64]) -> Result<usize> {
     let mut lost = 0;
     for id in ids {
         let path = format!("/api/posts/{id}");
-        match site.get_json(&path).await?.0 {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND => lost += 1,
-            status => bail!(
-                "reading back post {id}: GET {}{path} answered {status}",
-                site.base()
-            ),
+        // A site still settling after a drill may answer 503 for a moment: ask again, for up
+        // to READY_TIMEOUT, before giving up on telling.
+        let asked = tokio::time::Instant::now();
+        loop {
+            match site.get_json(&path).await.map(|answer| answer.0) {
+                Ok(StatusCode::OK) => break,
+                Ok(StatusCode::NOT_FOUND) => {
+                    lost += 1;
+                    break;
+                }
+                other if asked.elapsed() >= READY_TIMEOUT => bail!(
+                    "reading back post {id}: GET {}{path} answered {other:?}",
+                    site.base()
+                ),
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
         }
     }
     Ok(lost)
