@@ -728,6 +728,8 @@ mod tests {
             maintenance: status == Some(503),
             idempotency_key: None,
             id: None,
+            retries: 0,
+            acknowledged_ms: None,
         }
     }
 

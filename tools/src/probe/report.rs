@@ -383,6 +383,25 @@ mod tests {
     }
 
     #[test]
+    fn a_write_acknowledged_on_a_retry_counts_as_acknowledged_not_failed() {
+        let retried = Record {
+            retries: 3,
+            acknowledged_ms: Some(900.0),
+            id: Some(77),
+            ..answer(4, Kind::Write, 100.0, 2.0, 503)
+        };
+        let never = Record {
+            retries: 9,
+            ..answer(9, Kind::Write, 200.0, 2.0, 503)
+        };
+        let writes = summarize(&[retried, never]).writes;
+        assert_eq!(writes.acknowledged, 1);
+        assert_eq!(writes.acknowledged_on_retry, 1);
+        assert_eq!(writes.acknowledged_ids, vec![77]);
+        assert_eq!(writes.failed, 1, "the one never acknowledged");
+    }
+
+    #[test]
     fn counts_answers_401_apart() {
         let mut records = deploy();
         records.push(answer(10, Kind::Write, 500.0, 3.0, 401));
