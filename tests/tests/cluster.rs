@@ -342,8 +342,9 @@ fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keye
     assert_eq!(same_key, "1", "one post for the key");
 }
 
-/// Runs `make cluster-db-drill` with FAULT and COUNT; its per-failover report.
-fn db_drill(fault: &str, count: u32) -> (Vec<Value>, foobar_tools::probe::ProbeReport) {
+/// Runs `make cluster-db-drill` with FAULT and COUNT, checks that no write was lost or applied
+/// twice; its per-failover report.
+fn db_drill(fault: &str, count: u32) -> Vec<Value> {
     let name = format!("cluster-db-drill-{fault}");
     let failovers = reports_dir().join(format!("{name}-failovers.json"));
     let _ = std::fs::remove_file(&failovers);
@@ -357,34 +358,9 @@ fn db_drill(fault: &str, count: u32) -> (Vec<Value>, foobar_tools::probe::ProbeR
     );
     let failovers: Vec<Value> =
         serde_json::from_slice(&std::fs::read(&failovers).expect("the failovers' report")).unwrap();
-    (
-        failovers,
-        load_report(reports_dir().join(format!("{name}.json"))),
-    )
-}
-
-#[test]
-#[ignore = "needs the cluster: make test-cluster brings one up"]
-fn killing_the_primary_host_twice_promotes_the_synchronous_standby_and_loses_no_write() {
-    wait_until_the_database_is_whole();
-    let (failovers, report) = db_drill("host", 2);
-
-    assert_eq!(failovers.len(), 2);
-    for f in &failovers {
-        // The drill proved each fault (the primary's engine gone, a new primary, the old one
-        // streaming on the new timeline) or failed; here, the figures against their bounds.
-        assert_ne!(f["old"], f["new"], "{f}");
-        assert_eq!(
-            f["new"], f["sync_before"],
-            "only the synchronous standby is promoted: {f}"
-        );
-        // Patroni's ttl (10 s) + loop_wait (2 s) + promotion, measured 14-18 s: twice that.
-        assert!(f["new_primary_ms"].as_f64().unwrap() < 30_000.0, "{f}");
-        // Writes: measured 17-22 s here (ttl, the promotion, a new synchronous standby under
-        // half a core per host): twice that.
-        assert!(f["writes_failed_ms"].as_f64().unwrap() < 45_000.0, "{f}");
-        assert!(f["old_streaming_ms"].as_f64().unwrap() < 120_000.0, "{f}");
-    }
+    // Over the whole run: every keyed write acknowledged in the end, each read back, and no
+    // post beyond those acknowledged (a write applied twice).
+    let report = load_report(reports_dir().join(format!("{name}.json")));
     let writes = &report.summary.writes;
     assert_eq!(writes.lost, Some(0), "{writes:?}");
     assert_eq!(
@@ -396,19 +372,42 @@ fn killing_the_primary_host_twice_promotes_the_synchronous_standby_and_loses_no_
         writes.acknowledged, writes.sent,
         "every keyed write acknowledged: {writes:?}"
     );
+    failovers
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn killing_the_primary_host_twice_promotes_the_synchronous_standby_and_loses_no_write() {
+    wait_until_the_database_is_whole();
+    let failovers = db_drill("host", 2);
+
+    assert_eq!(failovers.len(), 2);
+    for f in &failovers {
+        // The drill proved each fault (the primary's engine gone, a new primary, the old one
+        // streaming on the new timeline) or failed; here, the figures against their bounds.
+        assert_ne!(f["old"], f["new"], "{f}");
+        assert_eq!(
+            f["new"], f["sync_before"],
+            "only the synchronous standby is promoted: {f}"
+        );
+        // Patroni's ttl (10 s) + loop_wait (2 s) + promotion, seen by polling Patroni through
+        // `docker exec`: measured 11-26 s (docs/failover.md); the drill's own bound is 45 s.
+        assert!(f["new_primary_ms"].as_f64().unwrap() < 45_000.0, "{f}");
+        // Writes: measured up to 30 s here (the ttl, the promotion, a new synchronous standby,
+        // under half a core per host): twice that.
+        assert!(f["writes_failed_ms"].as_f64().unwrap() < 60_000.0, "{f}");
+        assert!(f["old_streaming_ms"].as_f64().unwrap() < 120_000.0, "{f}");
+    }
 }
 
 #[test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
 fn killing_the_primary_postgres_loses_no_write() {
     wait_until_the_database_is_whole();
-    let (failovers, report) = db_drill("postgres", 1);
+    let failovers = db_drill("postgres", 1);
 
     assert_eq!(failovers.len(), 1);
-    let writes = &report.summary.writes;
-    assert_eq!(writes.lost, Some(0), "{writes:?}");
-    assert_eq!(writes.extra_posts, Some(0), "{writes:?}");
-    assert_eq!(writes.acknowledged, writes.sent, "{writes:?}");
+    assert!(failovers[0]["writes_failed_ms"].as_f64().unwrap() < 60_000.0);
 }
 
 #[test]
