@@ -186,11 +186,11 @@ fn db_members() -> Vec<(String, String, String)> {
     let field = |m: &Value, k: &str| m[k].as_str().unwrap_or_default().to_owned();
     members
         .iter()
-        .map(|m| (field(m, "Member"), field(m, "Role"), field(m, "State")))
+        .map(|m| (field(m, "name"), field(m, "role"), field(m, "state")))
         .collect()
 }
 
-/// The host number of the member with `role` (`Leader`, `Sync Standby`, `Replica`).
+/// The host number of the member with `role` (`leader`, `sync_standby`, `replica`).
 fn host_of(role: &str) -> u32 {
     let members = db_members();
     let (name, ..) = members
@@ -221,7 +221,7 @@ fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writ
     // Synchronous mode took effect on a fresh cluster (Patroni 3.1.1 fixed it never doing so
     // when no replica streamed yet at the start).
     wait_until_the_database_is_whole();
-    let (primary, sync) = (host_of("Leader"), host_of("Sync Standby"));
+    let (primary, sync) = (host_of("leader"), host_of("sync_standby"));
     let db = |host: u32| format!("foobar_db{host}");
     assert_eq!(
         psql(
@@ -269,7 +269,7 @@ fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writ
 fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keyed_retry_applies_it_once(
 ) {
     wait_until_the_database_is_whole();
-    let primary = host_of("Leader");
+    let primary = host_of("leader");
     // Through one nginx, not the virtual IP: HAProxy would send the keyed write's 503 to the
     // other nginx, twice, and the client would wait three deadlines.
     let site = Site::new(&web_url(2)).unwrap();
@@ -293,7 +293,7 @@ fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keye
     let gone = foobar_tools::wait_until(Duration::from_secs(60), || {
         db_members()
             .iter()
-            .all(|(_, role, state)| role == "Leader" || state != "streaming")
+            .all(|(_, role, state)| role == "leader" || state != "streaming")
             && psql(
                 primary,
                 &format!("foobar_db{primary}"),
@@ -328,7 +328,7 @@ fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keye
     // (or creates it, had the first never committed).
     let again = keyed();
     assert_eq!(again.status(), 201);
-    let primary = host_of("Leader");
+    let primary = host_of("leader");
     let same_key = psql(
         primary,
         &format!("foobar_db{primary}"),
@@ -493,7 +493,7 @@ fn killing_the_host_of_the_asynchronous_standby_fails_no_request_and_loses_no_wr
     // first (its keepalived killed: the other takes the IP and keeps it), as a move costs the
     // requests of about a second (the drill of the host holding it).
     wait_until_the_database_is_whole();
-    let host = host_of("Replica");
+    let host = host_of("replica");
     if holds_vip(host) {
         docker(host, &["kill", &container_of(host, "foobar_lb-keepalived")]);
         let moved = foobar_tools::wait_until(Duration::from_secs(10), || !holds_vip(host));
