@@ -205,8 +205,8 @@ cluster-deploy: ## Rolling update of the working tree's app on the cluster, unde
 cluster-drill: ## Part of the cluster fails under the probe: DRILL=kill|cut (a whole host) or app|web|lb|db (one task); DRILL_HOST
 	cluster/drill $(or $(DRILL),kill) $(DRILL_HOST)
 
-cluster-db-drill: ## The primary database fails under the probe DB_COUNT times (default 3): DB_FAULT=host|postgres|switchover|cut
-	cluster/db-drill $(or $(DB_FAULT),host) $(or $(DB_COUNT),3)
+cluster-db-drill: ## The primary database fails under the probe DB_COUNT times (default 3): DB_FAULT=host|postgres|switchover|cut; DB_REPLICATION=async: the control
+	REPLICATION=$(or $(DB_REPLICATION),sync) cluster/db-drill $(or $(DB_FAULT),host) $(or $(DB_COUNT),3)
 
 cluster-scale: ## Scaling out: the read's knee through the virtual IP with the app on 1, 2, 3 hosts (oha; SCALE_ARGS)
 	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)

@@ -159,6 +159,7 @@ impl Drill<'_> {
             settle_secs: 0.0,
             min_requests: 0,
             stop_file: None,
+            marks: None,
             name: self.name.clone(),
             out: self.config.out.clone(),
             quiet: true,

@@ -45,6 +45,7 @@ async fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
             writes.acknowledged
         ));
     }
+    report.load_marks()?;
     let audited = report.audit_writes().await;
     let removed = if report.config.keep_writes {
         Ok(())

@@ -132,7 +132,7 @@ mod tests {
             ok(0, Kind::List, 0.0, "v1"),
             error(1, Kind::List, 500.0, ErrorKind::Refused),
         ];
-        let probe = crate::probe::svg::render("run", &records, &summarize(&records));
+        let probe = crate::probe::svg::render("run", &records, &summarize(&records), &[]);
         let load = render(&report());
         let first = format!(r#"fill="{}""#, plot::SERIES[0]);
         assert!(probe.contains(&format!("r=\"1.6\" {first}")));

@@ -64,6 +64,11 @@ pub struct Config {
     #[arg(long, value_name = "PATH")]
     pub stop_file: Option<PathBuf>,
 
+    /// Moments to draw on the plot: a JSON array of `{"at": RFC 3339 time, "label": text}`,
+    /// read when the run ends (a drill writes it meanwhile); no file, no moments.
+    #[arg(long, value_name = "PATH")]
+    pub marks: Option<PathBuf>,
+
     /// Name of the run: the report files are NAME.json and NAME.svg.
     #[arg(long, default_value = "probe", value_parser = file_name)]
     pub name: String,

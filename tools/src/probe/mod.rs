@@ -24,7 +24,7 @@ use std::pin::pin;
 use std::time::Duration;
 use std::{fmt, fs, io};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +67,40 @@ pub struct ProbeReport {
     pub summary: Report,
     /// In send order.
     pub records: Vec<Record>,
+    /// Moments from outside the probe (`--marks`), in time order.
+    #[serde(default)]
+    pub marks: Vec<Mark>,
+}
+
+/// A moment drawn on the plot: what happened, and when, in ms since the run's start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mark {
+    pub at_ms: f64,
+    pub label: String,
+}
+
+/// A moment as a drill writes it (`--marks`): a wall-clock time.
+#[derive(Debug, Deserialize)]
+struct TimedMark {
+    at: String,
+    label: String,
+}
+
+/// The moments in `json` (an array of `{"at": RFC 3339, "label"}`), in ms since `started`,
+/// sorted; moments before the start are dropped.
+pub fn parse_marks(json: &str, started: chrono::DateTime<chrono::Utc>) -> Result<Vec<Mark>> {
+    let timed: Vec<TimedMark> = serde_json::from_str(json)?;
+    let mut marks = Vec::new();
+    for TimedMark { at, label } in timed {
+        let at = chrono::DateTime::parse_from_rfc3339(&at)
+            .with_context(|| format!("{label:?} at {at:?}: not an RFC 3339 time"))?;
+        let at_ms = (at.to_utc() - started).num_milliseconds() as f64;
+        if at_ms >= 0.0 {
+            marks.push(Mark { at_ms, label });
+        }
+    }
+    marks.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
+    Ok(marks)
 }
 
 /// Runs the probe as `config` says (see [`run`]) and summarises it. With writes, it first
@@ -134,6 +168,7 @@ fn report(
         session: None,
         summary: summarize(&outcome.records),
         records: outcome.records,
+        marks: Vec::new(),
         config,
     }
 }
@@ -197,6 +232,23 @@ impl ProbeReport {
         self.config.out.clone().unwrap_or_else(crate::reports_dir)
     }
 
+    /// Reads `--marks` (if given and written): sets `marks`.
+    pub fn load_marks(&mut self) -> Result<()> {
+        let Some(path) = &self.config.marks else {
+            return Ok(());
+        };
+        let json = match fs::read_to_string(path) {
+            Ok(json) => json,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+        };
+        let started = chrono::DateTime::parse_from_rfc3339(&self.started_at)?.to_utc();
+        self.marks = parse_marks(&json, started).with_context(|| {
+            format!("{}: a JSON array of {{\"at\", \"label\"}}", path.display())
+        })?;
+        Ok(())
+    }
+
     /// Reads the acknowledged writes back through the site: sets `summary.writes.lost`.
     pub async fn audit_writes(&mut self) -> Result<()> {
         let site = AsyncSite::new(&self.config.url, Duration::from_secs(10))?;
@@ -225,7 +277,7 @@ impl ProbeReport {
 
     /// Writes `NAME.json` and `NAME.svg` into [`Self::out_dir`]; returns their paths.
     pub fn write(&self) -> io::Result<[PathBuf; 2]> {
-        let svg = svg::render(&self.name, &self.records, &self.summary);
+        let svg = svg::render(&self.name, &self.records, &self.summary, &self.marks);
         crate::write_report(&self.out_dir(), &self.name, self, &svg)
     }
 }
@@ -240,6 +292,14 @@ impl fmt::Display for ProbeReport {
         }
         writeln!(f, "{:<21}{:?}", "stopped by:", self.stopped_by)?;
         writeln!(f, "{}", self.summary)?;
+        for mark in &self.marks {
+            writeln!(
+                f,
+                "{:<21}{}",
+                format!("at {:.1} s:", mark.at_ms / 1000.0),
+                mark.label
+            )?;
+        }
         write!(f, "{}", timeline::render(&self.records))
     }
 }
@@ -249,4 +309,31 @@ pub fn load_report(path: impl AsRef<Path>) -> ProbeReport {
     let path = path.as_ref();
     let text = fs::read(path).unwrap_or_else(|err| panic!("read {}: {err}", path.display()));
     serde_json::from_slice(&text).unwrap_or_else(|err| panic!("parse {}: {err}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_count_from_the_start_in_time_order_and_earlier_ones_are_dropped() {
+        let started = "2026-12-02T14:00:00.000Z".parse().unwrap();
+        let json = r#"[
+            {"at": "2026-12-02T14:00:12.500Z", "label": "db3 promoted"},
+            {"at": "2026-12-02T14:00:05Z", "label": "h1 killed"},
+            {"at": "2026-12-02T13:59:59Z", "label": "before the run"}
+        ]"#;
+
+        let marks = parse_marks(json, started).unwrap();
+
+        let at: Vec<(f64, &str)> = marks.iter().map(|m| (m.at_ms, m.label.as_str())).collect();
+        assert_eq!(at, [(5000.0, "h1 killed"), (12500.0, "db3 promoted")]);
+    }
+
+    #[test]
+    fn marks_without_a_time_are_an_error() {
+        let started = "2026-12-02T14:00:00Z".parse().unwrap();
+        assert!(parse_marks(r#"[{"label": "when?"}]"#, started).is_err());
+        assert!(parse_marks(r#"[{"at": "yesterday", "label": "x"}]"#, started).is_err());
+    }
 }

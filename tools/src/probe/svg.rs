@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::record::Record;
 use super::report::Report;
+use super::Mark;
 use crate::plot::{self, Plot, Scale, Svg, Swatch, FAILURE, FRAME, INK, MUTED};
 
 const WIDTH: f64 = 900.0;
@@ -15,12 +16,15 @@ const BAND_TOP: f64 = 34.0;
 const ROW: f64 = 11.0;
 const BOTTOM: f64 = 278.0;
 
-/// The plot of `records`, titled `name` plus a line from `report` (their summary).
-pub fn render(name: &str, records: &[Record], report: &Report) -> String {
+/// The plot of `records`, titled `name` plus a line from `report` (their summary), with
+/// `marks` as labelled dashed lines.
+pub fn render(name: &str, records: &[Record], report: &Report, marks: &[Mark]) -> String {
     let rows = failure_rows(records);
     let band_bottom = BAND_TOP + ROW * rows.len().max(1) as f64;
     let ok = || records.iter().filter(|r| r.is_ok());
-    let last_ms = records.iter().map(|r| r.sent_ms).fold(0.0, f64::max);
+    let last_ms = (records.iter().map(|r| r.sent_ms))
+        .chain(marks.iter().map(|m| m.at_ms))
+        .fold(0.0, f64::max);
     let x = Scale::seconds(last_ms / 1000.0);
     let y = Scale::log(ok().map(|r| r.latency_ms));
     let plot = Plot::new((LEFT, RIGHT), (band_bottom + 12.0, BOTTOM), x, y);
@@ -67,6 +71,15 @@ pub fn render(name: &str, records: &[Record], report: &Report) -> String {
             &format!(r#"fill="{INK}""#),
             "switch",
         );
+    }
+
+    // Moments from outside (a drill's): each label on a line of its own, as they can be close.
+    let dashed = format!(r#"stroke="{MUTED}" stroke-dasharray="2,3""#);
+    for (i, mark) in marks.iter().enumerate() {
+        let px = x(mark.at_ms);
+        let y = plot.top + 9.0 + 11.0 * i as f64;
+        svg.line((px, plot.top), (px, BOTTOM), &dashed);
+        svg.text((px + 3.0, y), &format!(r#"fill="{INK}""#), &mark.label);
     }
 
     // Ok requests: latency, coloured by the version that answered.
@@ -144,7 +157,11 @@ mod tests {
             maintenance(3, Kind::Page, 1500.0),
             ok(4, Kind::List, 2000.0, "v2"),
         ];
-        let svg = render("run & <test>", &records, &summarize(&records));
+        let marks = [Mark {
+            at_ms: 700.0,
+            label: "db1 <killed>".into(),
+        }];
+        let svg = render("run & <test>", &records, &summarize(&records), &marks);
         assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>\n"));
         assert!(svg.contains("run &amp; &lt;test&gt;: 5 sent, 3 failed"));
         assert_eq!(
@@ -159,6 +176,7 @@ mod tests {
         );
         assert!(svg.contains(">503 maintenance</text>") && svg.contains(">timeout</text>"));
         assert!(svg.contains(">v&lt;1&gt;</text>") && svg.contains(">switch</text>"));
+        assert!(svg.contains(">db1 &lt;killed&gt;</text>"), "a mark's label");
         assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
     }
 }
