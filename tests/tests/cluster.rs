@@ -129,7 +129,6 @@ fn a_fresh_cluster_has_three_managers_and_the_tasks_where_the_stack_file_puts_th
     }
 }
 
-/// Whether host N holds the virtual IP now (cluster/hosts holds-vip N).
 /// `cluster/hosts ARGS`: whether it succeeded (its output is shown only if it did not).
 fn hosts_succeeds(args: &[&str]) -> bool {
     let output = Command::new(repo_root().join("cluster/hosts"))
@@ -147,6 +146,7 @@ fn hosts_succeeds(args: &[&str]) -> bool {
     output.status.success()
 }
 
+/// Whether host N holds the virtual IP now (cluster/hosts holds-vip N).
 fn holds_vip(host: u32) -> bool {
     hosts_succeeds(&["holds-vip", &host.to_string()])
 }

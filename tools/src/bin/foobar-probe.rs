@@ -45,7 +45,10 @@ async fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
             writes.acknowledged
         ));
     }
-    report.load_marks()?;
+    // Moments that cannot be read are not drawn; the cleanup below must still run.
+    if let Err(err) = report.load_marks() {
+        eprintln!("the marks are not drawn: {err:#}");
+    }
     let audited = report.audit_writes().await;
     let removed = if report.config.keep_writes {
         Ok(())
