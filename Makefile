@@ -54,7 +54,7 @@ deps: ## Install Docker, Compose v2, debootstrap, libpq, PostgreSQL, chromium, w
 
 # What `make up` and `make test` need on the host (what `make deps` installs, and cargo). As root
 # the missing parts are installed; otherwise it stops at once with the command to run.
-preflight:
+preflight: ## Check the host for what up and test need; as root install what is missing (make deps)
 	@missing=; docker info >/dev/null 2>&1 || missing="a running Docker engine"; \
 	  docker compose version >/dev/null 2>&1 || missing="$${missing:+$$missing, }Compose v2"; \
 	  command -v debootstrap >/dev/null || missing="$${missing:+$$missing, }debootstrap"; \
@@ -75,7 +75,7 @@ preflight:
 # containers). If your stack's data volume already exists, it was initialised with the old
 # default password (or the one an older .env held), which is kept so the app can still log in.
 SECRET_FILE := .secrets/db_password
-env: preflight
+env: preflight ## Write .env from .env.example and a random database password, if missing
 	@if [ ! -e $(SECRET_FILE) ]; then \
 	  install -d -m 700 $(dir $(SECRET_FILE)); \
 	  old=$$(sed -n 's/^POSTGRES_PASSWORD=//p' .env 2>/dev/null | tail -n 1 || true); \
