@@ -420,7 +420,13 @@ fn killing_the_primary_postgres_loses_no_write() {
     let failovers = db_drill("postgres", 1);
 
     assert_eq!(failovers.len(), 1);
-    assert!(failovers[0]["writes_failed_ms"].as_f64().unwrap() < 120_000.0);
+    let f = &failovers[0];
+    // Patroni holds the lock and starts PostgreSQL again in place (a failover would cost more).
+    assert_eq!(f["old"], f["new"], "{f}");
+    // Seen running again 9.4-22.4 s after the kill over twenty kills (docs/failover.md: most of
+    // it Patroni spawning the process that starts PostgreSQL): the drill's 45 s.
+    assert!(f["new_primary_ms"].as_f64().unwrap() < 45_000.0, "{f}");
+    assert!(f["writes_failed_ms"].as_f64().unwrap() < 120_000.0, "{f}");
 }
 
 /// etcd's members all answer (`cluster/hosts etcdctl` ARGS).
