@@ -5,18 +5,19 @@ SHELL := /bin/bash
 
 COMPOSE ?= docker compose
 
-# Settings come from the environment or the command line first, then from .env, then the
-# defaults below: the order Compose uses, so make, the tools and Compose agree on every value.
-# `dotenv,NAME` reads NAME from .env as Compose does: `export ` prefix, spaces around `=`, quotes,
-# and a ` # comment` after an unquoted value are allowed.
-dotenv = $(shell sed -nE 's/^[[:space:]]*(export[[:space:]]+)?$(1)[[:space:]]*=[[:space:]]*//p' .env 2>/dev/null | tail -n 1 \
-  | sed -E 's/^"([^"]*)".*/\1/; t; s/^'"'"'([^'"'"']*)'"'"'.*/\1/; t; s/[[:space:]]+\#.*//; s/[[:space:]]+$$//')
-HTTP_BIND ?= $(or $(call dotenv,HTTP_BIND),127.0.0.1)
-HTTP_PORT ?= $(or $(call dotenv,HTTP_PORT),8080)
-APP_DIRECT_PORT ?= $(or $(call dotenv,APP_DIRECT_PORT),18000)
-OFFLINE ?= $(call dotenv,OFFLINE)
+# Compose is the one reader of .env: make asks it for what it resolved (x-make in
+# docker-compose.yml), so make, Compose and the tools, which make hands these to, agree on every
+# value, with Compose's precedence (the environment first, then .env, then the defaults there).
+# A value on make's command line wins over all. Asked once, and only by targets that use them.
+COMPOSE_SETTINGS = $(eval COMPOSE_SETTINGS := $(shell $(COMPOSE) config --format json 2>/dev/null \
+  | jq -r '."x-make" // {} | to_entries[] | select(.value != "") | "\(.key)=\(.value)"'))$(COMPOSE_SETTINGS)
+setting = $(patsubst $(1)=%,%,$(filter $(1)=%,$(COMPOSE_SETTINGS)))
+HTTP_BIND ?= $(or $(call setting,HTTP_BIND),127.0.0.1)
+HTTP_PORT ?= $(or $(call setting,HTTP_PORT),8080)
+APP_DIRECT_PORT ?= $(or $(call setting,APP_DIRECT_PORT),18000)
+OFFLINE ?= $(call setting,OFFLINE)
 # The tools reach the site where web is published (loopback when it listens on every address).
-FOOBAR_URL ?= $(or $(call dotenv,FOOBAR_URL),http://$(if $(filter 0.0.0.0,$(HTTP_BIND)),127.0.0.1,$(HTTP_BIND)):$(HTTP_PORT))
+FOOBAR_URL ?= $(or $(call setting,FOOBAR_URL),http://$(if $(filter 0.0.0.0,$(HTTP_BIND)),127.0.0.1,$(HTTP_BIND)):$(HTTP_PORT))
 export HTTP_BIND HTTP_PORT APP_DIRECT_PORT FOOBAR_URL
 
 # Offline (no container registry, like CI here): every image builds on a debootstrap base and the
@@ -30,10 +31,14 @@ endif
 MODE_LINE = $(if $(filter-out 0 1,$(OFFLINE)),$(error OFFLINE must be 0 or 1, not "$(OFFLINE)"))build mode: \
   $(if $(filter 1,$(OFFLINE)),offline (no debian:bookworm-slim from a registry),online): \
   FROM $(BASE_IMAGE), app binary $(if $(filter prebuilt,$(APP_BINARY)),built on the host,compiled in a Rust image); pin with OFFLINE=0|1
-BASE_IMAGE ?= $(or $(call dotenv,BASE_IMAGE),$(if $(filter 1,$(OFFLINE)),foobar/debian:bookworm,debian:bookworm-slim))
-APP_BINARY ?= $(or $(call dotenv,APP_BINARY),$(if $(filter 1,$(OFFLINE)),prebuilt,source))
+BASE_IMAGE ?= $(or $(call setting,BASE_IMAGE),$(if $(filter 1,$(OFFLINE)),foobar/debian:bookworm,debian:bookworm-slim))
+APP_BINARY ?= $(or $(call setting,APP_BINARY),$(if $(filter 1,$(OFFLINE)),prebuilt,source))
 APP_REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 MODE_ENV = OFFLINE=$(OFFLINE) BASE_IMAGE=$(BASE_IMAGE) APP_BINARY=$(APP_BINARY)
+
+# The cluster on your servers instead of namespaces (docs/own-servers.md): cluster-up takes
+# HOSTS=a,b,c, VIP and SSH_USER once (cluster/cluster.env has the defaults) and keeps them.
+CLUSTER_ARGS = $(if $(HOSTS),CLUSTER_HOSTS=$(HOSTS)) $(if $(VIP),CLUSTER_VIP=$(VIP)) $(if $(SSH_USER),CLUSTER_SSH_USER=$(SSH_USER))
 
 # `make test` runs its own stack beside yours: another project name, port and volume.
 TEST_PROJECT := foobar-test
