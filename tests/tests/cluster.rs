@@ -12,12 +12,26 @@ use foobar_tools::stack::{make, post_count};
 use foobar_tools::{repo_root, reports_dir, Site};
 use serde_json::{json, Value};
 
-/// The load balancers' virtual IP (cluster/stack.yml), where clients go.
-const VIP: &str = "10.88.0.100";
+/// A setting of cluster/cluster.env, where the cluster's addresses are defined once.
+fn cluster_setting(name: &str) -> String {
+    let path = repo_root().join("cluster/cluster.env");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .find(|(key, _)| key.trim() == name)
+        .map(|(_, value)| value.trim().to_owned())
+        .unwrap_or_else(|| panic!("{name} is not set in {}", path.display()))
+}
 
-/// The hosts' addresses (cluster/hosts: host N is 10.88.0.1N).
+/// The load balancers' virtual IP, where clients go.
+fn vip() -> String {
+    cluster_setting("CLUSTER_VIP")
+}
+
+/// Host N's web server (host N is CLUSTER_NET.1N).
 fn web_url(host: u32) -> String {
-    format!("http://10.88.0.1{host}:8080")
+    format!("http://{}.1{host}:8080", cluster_setting("CLUSTER_NET"))
 }
 
 /// `docker ARGS` against host N's engine: its stdout, or its stderr if it failed.
@@ -158,11 +172,12 @@ fn one_load_balancer_holds_the_virtual_ip_and_the_site_answers_there() {
     assert_eq!(
         holders.len(),
         1,
-        "exactly one host holds {VIP}: {holders:?}"
+        "exactly one host holds {}: {holders:?}",
+        vip()
     );
     assert_ne!(holders, [1], "h1 runs no load balancer");
 
-    let site = Site::new(&format!("http://{VIP}")).unwrap();
+    let site = Site::new(&format!("http://{}", vip())).unwrap();
     assert_eq!(site.get("/").unwrap().status(), 200);
     assert_eq!(site.get("/api/ready").unwrap().status(), 200);
 }
@@ -243,7 +258,7 @@ fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writ
         format!("db{sync}"),
         "the primary commits synchronously to the standby Patroni names"
     );
-    let site = Site::new(&format!("http://{VIP}")).unwrap();
+    let site = Site::new(&format!("http://{}", vip())).unwrap();
     let id = post_as_new_user(&site, "replicated", "on two hosts");
 
     // Flushed there before the 201; replayed (visible to queries) a moment later.

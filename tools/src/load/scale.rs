@@ -28,8 +28,9 @@ const ALL_HOSTS: u32 = 3;
 /// What to ramp and how.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct ScaleConfig {
-    /// Base URL of the site: the cluster's virtual IP (requests carry `Host: www.foobar.com`).
-    #[arg(long, default_value = "http://10.88.0.100")]
+    /// Base URL of the site: the cluster's virtual IP, `http://CLUSTER_VIP` of
+    /// cluster/cluster.env (`make cluster-scale` passes it). Requests carry `Host: www.foobar.com`.
+    #[arg(long)]
     pub url: String,
 
     /// How many hosts run the app, one ramp each, in this order (1 to 3).

@@ -1,0 +1,71 @@
+# shellcheck shell=bash
+# The stack: docker-compose.yml with cluster/stack.yml's changes, deployed with `docker stack
+# deploy` through h1, and the wait until it serves.
+
+# The stack the cluster runs: docker-compose.yml with cluster/stack.yml's changes, merged by
+# Compose (which reads .env as for the one-server stack), less what `docker stack deploy`
+# (Docker 20.10) does not take: the project name, builds, start order, restart (a Swarm
+# restart_policy instead), the pids limit and no-new-privileges, and the one-server db; and numbers Compose writes
+# as strings where the stack's schema wants integers.
+stack_config() {
+  local service
+  for service in web app db-ha lb; do
+    local var=${service^^}; export "FOOBAR_${var//-/_}_IMAGE=$(docker image inspect -f '{{.Id}}' "foobar/$service:latest")"
+  done
+  CLUSTER_WEB_BACKENDS="$(addr 2):8080 $(addr 3):8080" CLUSTER_LB_PEERS="$(addr 2) $(addr 3)" \
+    CLUSTER_VIP_CIDR=$VIP/$CLUSTER_VIP_PREFIX CLUSTER_INTERFACE=$CLUSTER_INTERFACE CLUSTER_DB_PASSWORD_FILE="$DATA/db_password" \
+    CLUSTER_DB_REPLICATION_PASSWORD_FILE="$DATA/db_replication_password" \
+    CLUSTER_DB_REWIND_PASSWORD_FILE="$DATA/db_rewind_password" \
+    docker compose --project-directory "$REPO" -f "$REPO/docker-compose.yml" \
+      -f "$REPO/cluster/stack.yml" config --format json \
+    | jq '{version: "3.8"} + del(.name) | del(.services.db, .volumes.pgdata)
+          | (.networks, .volumes, .secrets) |= map_values(if .external then . else del(.name) end)
+          | .services[] |= (del(.build, .depends_on, .restart, .security_opt, .deploy.resources.limits.pids)
+                            | with_entries(select(.value != null))
+                            | if .ports then .ports[].published |= tonumber else . end
+                            | if .volumes then .volumes[] |= (if .tmpfs.size then .tmpfs.size |= tonumber else . end) else . end
+                            | if .deploy.resources.limits.cpus then
+                                .deploy.resources.limits.cpus |= tostring else . end)'
+}
+
+# Deploys (or updates) the stack and waits until every service runs all its replicas and web
+# answers on each host that runs it.
+deploy() {
+  images
+  # The cluster's database is its own: random passwords (the app's role, replication's,
+  # pg_rewind's), kept with the engines' data.
+  mkdir -p "$DATA"
+  local secret
+  for secret in db_password db_replication_password db_rewind_password; do
+    [ -s "$DATA/$secret" ] \
+      || (umask 077; head -c 30 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$DATA/$secret")
+  done
+  log "deploying docker-compose.yml + cluster/stack.yml as stack foobar"
+  stack_config >"$DATA/stack.json"
+  hdocker 1 stack deploy --resolve-image never --prune -c "$DATA/stack.json" foobar >/dev/null
+  local _
+  # The first deploy initialises the database and clones it twice: allow for it.
+  for _ in $(seq 240); do
+    if converged; then status; return 0; fi
+    sleep 1
+  done
+  hdocker 1 service ls >&2
+  hdocker 1 service ps --no-trunc foobar_web foobar_app foobar_db1 foobar_db2 foobar_db3 2>&1 | grep -v Running | head -n 20 >&2 || true
+  die "the stack did not converge within 240 s"
+}
+
+# Every service runs all its tasks, the database is whole, and the site answers through web on
+# h2 and h3 and through the load balancers' virtual IP.
+converged() {
+  local replicas
+  replicas=$(hdocker 1 service ls --filter label=com.docker.stack.namespace=foobar --format '{{.Replicas}}')
+  [ -n "$replicas" ] || return 1
+  local r
+  for r in $replicas; do [ "${r%%/*}" = "${r##*/}" ] && [ "${r%%/*}" != 0 ] || return 1; done
+  db_whole || return 1
+  local url
+  for url in "http://$(addr 2):8080" "http://$(addr 3):8080" "http://$VIP"; do
+    curl -fsS -o /dev/null --max-time 2 -H 'Host: www.foobar.com' "$url/api/ready" 2>/dev/null || return 1
+  done
+}
+
