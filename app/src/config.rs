@@ -93,8 +93,29 @@ pub struct DatabaseConfig {
     pub startup_timeout: Duration,
 }
 
-/// The environment as serde reads it: one field per variable, named and typed as set, with
-/// the defaults of any left unset. [`Config`] is built from it after the cross-field checks.
+/// How to reach the database, as serde reads it: all that `foobar-app admin` reads, so a
+/// one-off command works whatever the server's other settings are.
+#[derive(Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
+struct ConnectionSettings {
+    database_url: Option<SecretString>,
+    database_password_file: Option<String>,
+    database_connect_timeout_secs: u64,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        ConnectionSettings {
+            database_url: None,
+            database_password_file: None,
+            database_connect_timeout_secs: 2,
+        }
+    }
+}
+
+/// The rest of the environment as serde reads it: one field per variable, named and typed as
+/// set, with the defaults of any left unset. [`Config`] is built from it and
+/// [`ConnectionSettings`] after the cross-field checks.
 #[derive(Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
 struct Settings {
@@ -102,12 +123,9 @@ struct Settings {
     app_workers: usize,
     app_shutdown_timeout_secs: u64,
     app_revision: String,
-    database_url: Option<SecretString>,
-    database_password_file: Option<String>,
     database_pool_size: u32,
     database_pool_min_idle: u32,
     database_pool_timeout_ms: u64,
-    database_connect_timeout_secs: u64,
     database_statement_timeout_ms: u64,
     database_deadline_ms: u64,
     database_test_on_checkout: bool,
@@ -126,12 +144,9 @@ impl Default for Settings {
             app_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             app_shutdown_timeout_secs: 10,
             app_revision: "dev".to_owned(),
-            database_url: None,
-            database_password_file: None,
             database_pool_size: 10,
             database_pool_min_idle: 2,
             database_pool_timeout_ms: 1000,
-            database_connect_timeout_secs: 2,
             database_statement_timeout_ms: 2000,
             database_deadline_ms: 2500,
             database_test_on_checkout: false,
@@ -145,13 +160,73 @@ impl Default for Settings {
     }
 }
 
+/// The variables as figment reads them, and their values for error messages.
+struct Vars {
+    figment: Figment,
+    values: BTreeMap<String, String>,
+}
+
+impl Vars {
+    fn new<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: AsRef<str>,
+    {
+        // Empty values count as unset, as an empty `FOO=` line in `.env` usually means "not configured".
+        let values: BTreeMap<String, String> = vars
+            .into_iter()
+            .map(|(name, value)| (name.into(), value.as_ref().trim().to_owned()))
+            .filter(|(_, value)| !value.is_empty())
+            .collect();
+        Vars {
+            figment: Figment::from(Serialized::defaults(&values)),
+            values,
+        }
+    }
+
+    /// Every value is a string; lossy extraction parses those the field wants as numbers or
+    /// booleans, and leaves strings (`APP_REVISION=1234567`) alone. Variables `T` has no
+    /// field for are ignored.
+    fn extract<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        self.figment
+            .extract_lossy()
+            .map_err(|err| ConfigError::from_figment(err, &self.values))
+    }
+}
+
+/// The process environment (after `.env` has been loaded by `main`). Variables that are not
+/// UTF-8 count as unset, as none of ours can be.
+fn process_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+}
+
+/// The URL a one-off command (`foobar-app admin`) connects with: `DATABASE_URL` with the
+/// password of `DATABASE_PASSWORD_FILE` and libpq's `connect_timeout` of
+/// `DATABASE_CONNECT_TIMEOUT_SECS`, read and checked as the server does. No other setting is
+/// read.
+pub fn connection_url_from_env() -> Result<SecretString, ConfigError> {
+    connection_url_from_vars(process_vars())
+}
+
+/// [`connection_url_from_env`] from any set of variables.
+pub fn connection_url_from_vars<K, V>(
+    vars: impl IntoIterator<Item = (K, V)>,
+) -> Result<SecretString, ConfigError>
+where
+    K: Into<String>,
+    V: AsRef<str>,
+{
+    let connection: ConnectionSettings = Vars::new(vars).extract()?;
+    connection.check()?;
+    let (url, connect_timeout) = connection.into_url()?;
+    Ok(with_connect_timeout(&url, connect_timeout))
+}
+
 impl Config {
-    /// Reads the process environment (after `.env` has been loaded by `main`). Variables
-    /// that are not UTF-8 count as unset, as none of ours can be.
+    /// Reads the process environment (after `.env` has been loaded by `main`).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(std::env::vars_os().filter_map(|(name, value)| {
-            Some((name.into_string().ok()?, value.into_string().ok()?))
-        }))
+        Self::from_vars(process_vars())
     }
 
     /// Builds the configuration from any set of variables, so tests need not touch the
@@ -161,19 +236,12 @@ impl Config {
         K: Into<String>,
         V: AsRef<str>,
     {
-        // Empty values count as unset, as an empty `FOO=` line in `.env` usually means "not configured".
-        let vars: BTreeMap<String, String> = vars
-            .into_iter()
-            .map(|(name, value)| (name.into(), value.as_ref().trim().to_owned()))
-            .filter(|(_, value)| !value.is_empty())
-            .collect();
-        // Every value is a string; lossy extraction parses those the field wants as numbers
-        // or booleans, and leaves strings (`APP_REVISION=1234567`) alone.
-        let settings: Settings = Figment::from(Serialized::defaults(&vars))
-            .extract_lossy()
-            .map_err(|err| ConfigError::from_figment(err, &vars))?;
+        let vars = Vars::new(vars);
+        let connection: ConnectionSettings = vars.extract()?;
+        let settings: Settings = vars.extract()?;
+        connection.check()?;
         settings.check()?;
-        settings.into_config()
+        settings.into_config(connection)
     }
 
     /// The value of the `X-App-Version` header: crate version plus build revision.
@@ -182,19 +250,44 @@ impl Config {
     }
 }
 
+/// `Ok` if `ok`, else `name=value` is invalid for `reason`.
+fn rule(name: &str, value: u64, ok: bool, reason: &str) -> Result<(), ConfigError> {
+    if ok {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        name: name.to_owned(),
+        value: value.to_string(),
+        reason: reason.to_owned(),
+    })
+}
+
+impl ConnectionSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        rule(
+            "DATABASE_CONNECT_TIMEOUT_SECS",
+            self.database_connect_timeout_secs,
+            self.database_connect_timeout_secs >= 1,
+            "must be at least 1 (0 means wait forever in libpq)",
+        )
+    }
+
+    /// The URL with the password of the file put in, and the connect timeout.
+    fn into_url(self) -> Result<(SecretString, Duration), ConfigError> {
+        let url = self
+            .database_url
+            .ok_or(ConfigError::Missing("DATABASE_URL"))?;
+        let url = match &self.database_password_file {
+            Some(path) => url_with_password_file(&url, path)?,
+            None => url,
+        };
+        Ok((url, Duration::from_secs(self.database_connect_timeout_secs)))
+    }
+}
+
 impl Settings {
     /// Rules that span settings or that a type alone cannot express.
     fn check(&self) -> Result<(), ConfigError> {
-        let rule = |name: &str, value: u64, ok: bool, reason: &str| {
-            if ok {
-                return Ok(());
-            }
-            Err(ConfigError::Invalid {
-                name: name.to_owned(),
-                value: value.to_string(),
-                reason: reason.to_owned(),
-            })
-        };
         rule(
             "APP_WORKERS",
             self.app_workers as u64,
@@ -212,12 +305,6 @@ impl Settings {
             self.database_pool_min_idle.into(),
             self.database_pool_min_idle <= self.database_pool_size,
             "must not exceed DATABASE_POOL_SIZE",
-        )?;
-        rule(
-            "DATABASE_CONNECT_TIMEOUT_SECS",
-            self.database_connect_timeout_secs,
-            self.database_connect_timeout_secs >= 1,
-            "must be at least 1 (0 means wait forever in libpq)",
         )?;
         rule(
             "SESSION_IDLE_TIMEOUT_SECS",
@@ -245,14 +332,8 @@ impl Settings {
         )
     }
 
-    fn into_config(self) -> Result<Config, ConfigError> {
-        let url = self
-            .database_url
-            .ok_or(ConfigError::Missing("DATABASE_URL"))?;
-        let url = match &self.database_password_file {
-            Some(path) => url_with_password_file(&url, path)?,
-            None => url,
-        };
+    fn into_config(self, connection: ConnectionSettings) -> Result<Config, ConfigError> {
+        let (url, connect_timeout) = connection.into_url()?;
         Ok(Config {
             addr: self.app_addr,
             workers: self.app_workers,
@@ -263,7 +344,7 @@ impl Settings {
                 pool_size: self.database_pool_size,
                 min_idle: self.database_pool_min_idle,
                 pool_timeout: Duration::from_millis(self.database_pool_timeout_ms),
-                connect_timeout: Duration::from_secs(self.database_connect_timeout_secs),
+                connect_timeout,
                 statement_timeout: Duration::from_millis(self.database_statement_timeout_ms),
                 deadline: Duration::from_millis(self.database_deadline_ms),
                 test_on_checkout: self.database_test_on_checkout,
@@ -416,17 +497,18 @@ fn io_reason(err: &std::io::Error) -> String {
 impl DatabaseConfig {
     /// The connection URL with libpq's `connect_timeout` added, unless the URL sets one.
     pub fn url_with_connect_timeout(&self) -> SecretString {
-        let url = self.url.expose_secret();
-        if url.contains("connect_timeout=") {
-            return self.url.clone();
-        }
-        let separator = if url.contains('?') { '&' } else { '?' };
-        format!(
-            "{url}{separator}connect_timeout={}",
-            self.connect_timeout.as_secs()
-        )
-        .into()
+        with_connect_timeout(&self.url, self.connect_timeout)
     }
+}
+
+/// `url` with libpq's `connect_timeout` added, unless it sets one.
+fn with_connect_timeout(url: &SecretString, timeout: Duration) -> SecretString {
+    let text = url.expose_secret();
+    if text.contains("connect_timeout=") {
+        return url.clone();
+    }
+    let separator = if text.contains('?') { '&' } else { '?' };
+    format!("{text}{separator}connect_timeout={}", timeout.as_secs()).into()
 }
 
 #[cfg(test)]
@@ -806,6 +888,50 @@ mod tests {
     fn password_in_the_url_alone_still_works() {
         let config = config_from(&[URL]).unwrap();
         assert_eq!(config.database.url.expose_secret(), URL.1);
+    }
+
+    #[test]
+    fn a_command_reads_only_how_to_reach_the_database() {
+        let server_only = [
+            ("APP_ADDR", "localhost"),
+            ("APP_WORKERS", "0"),
+            ("DATABASE_POOL_SIZE", "0"),
+            ("DATABASE_DEADLINE_MS", "5"),
+            ("SESSION_LIFETIME_SECS", "1"),
+        ];
+        let file = TempFile::with("command", b"s3cret\n");
+        let mut vars = server_only.to_vec();
+        vars.extend([
+            URL_WITHOUT_PASSWORD,
+            ("DATABASE_PASSWORD_FILE", file.path()),
+            ("DATABASE_CONNECT_TIMEOUT_SECS", "5"),
+        ]);
+        let url = connection_url_from_vars(vars).unwrap();
+        assert_eq!(
+            url.expose_secret(),
+            "postgres://foobar:s3cret@db:5432/foobar?connect_timeout=5"
+        );
+    }
+
+    #[test]
+    fn a_command_names_the_connection_setting_it_cannot_use() {
+        let err = connection_url_from_vars([("APP_ADDR", "localhost")]).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("DATABASE_URL"));
+        let err =
+            connection_url_from_vars([URL, ("DATABASE_CONNECT_TIMEOUT_SECS", "0")]).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { name, .. } if name == "DATABASE_CONNECT_TIMEOUT_SECS"),
+            "{err:?}"
+        );
+        let err = connection_url_from_vars([
+            URL_WITHOUT_PASSWORD,
+            ("DATABASE_PASSWORD_FILE", "/nonexistent/foobar-password"),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Unreadable { name, .. } if name == "DATABASE_PASSWORD_FILE"),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! note on stderr saying how to run them.
 
 mod accounts;
+mod admin;
 mod database_outage;
 mod helpers;
 mod idempotency;
