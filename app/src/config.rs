@@ -389,19 +389,17 @@ fn url_with_password_file(url: &SecretString, path: &str) -> Result<SecretString
         reason: reason.to_owned(),
     };
     // Checked before the file is read: the URL alone decides whether the setting can apply.
-    let url = url.expose_secret();
-    let userinfo_end = match userinfo_end(url) {
-        Ok(end) => end,
-        Err(UrlProblem::NotAUrl) => return Err(invalid(
+    let Some(uri) = ConnectionUri::parse(url.expose_secret()) else {
+        return Err(invalid(
             "DATABASE_URL must then be a URL (postgres://user@host:port/db) to put the password in",
-        )),
-        Err(UrlProblem::HasPassword) => {
-            return Err(invalid(
-                "ambiguous, DATABASE_URL already contains a password; \
-                 remove it from DATABASE_URL or unset DATABASE_PASSWORD_FILE",
-            ))
-        }
+        ));
     };
+    if uri.has_password() {
+        return Err(invalid(
+            "ambiguous, DATABASE_URL already contains a password; \
+             remove it from DATABASE_URL or unset DATABASE_PASSWORD_FILE",
+        ));
+    }
     let mut content = std::fs::read_to_string(path).map_err(|err| ConfigError::Unreadable {
         name: "DATABASE_PASSWORD_FILE".to_owned(),
         value: path.to_owned(),
@@ -414,76 +412,85 @@ fn url_with_password_file(url: &SecretString, path: &str) -> Result<SecretString
     if password.is_empty() {
         return Err(invalid("the file is empty"));
     }
-    let mut encoded = utf8_percent_encode(password, USERINFO).to_string();
+    let secret = uri.with_password(password);
     content.zeroize();
-    let secret = insert_password(url, userinfo_end, &encoded);
-    encoded.zeroize();
     Ok(secret)
 }
 
-/// Everything but RFC 3986's unreserved characters: libpq decodes every `%XX` of the userinfo,
-/// so any password, `%` and non-ASCII included, comes back byte for byte.
+/// A libpq connection URI, `postgres[ql]://[user[:password]@][hosts][/dbname][?params]`, split
+/// where libpq splits it to find the user part. The url crate cannot be used: it refuses the
+/// several hosts libpq takes (`db1:5432,db2:5432`, the cluster's), cannot give a password to a
+/// URL without a host (`postgres:///db?host=/run/postgresql`), and leaves `%` unencoded in
+/// one, so `%41` would reach libpq as `A`.
+struct ConnectionUri<'a> {
+    /// `postgres://` or `postgresql://`.
+    scheme: &'a str,
+    /// Before the `@` that ends the user part, if there is one.
+    userinfo: Option<&'a str>,
+    /// The hosts, database and parameters, as written.
+    rest: &'a str,
+}
+
+impl<'a> ConnectionUri<'a> {
+    /// `None` for what is not a URI (libpq also takes `host=db user=foobar` strings).
+    fn parse(url: &'a str) -> Option<Self> {
+        let scheme = ["postgresql://", "postgres://"]
+            .into_iter()
+            .find(|scheme| url.starts_with(scheme))?;
+        let after = &url[scheme.len()..];
+        // libpq's reading: the user part ends at the first `@` before any `/`.
+        let (userinfo, rest) = match after.find(['@', '/']) {
+            Some(at) if after.as_bytes()[at] == b'@' => (Some(&after[..at]), &after[at + 1..]),
+            _ => (None, after),
+        };
+        Some(ConnectionUri {
+            scheme,
+            userinfo,
+            rest,
+        })
+    }
+
+    /// A password in the user part (`user:password@`, even empty) or a `password` parameter
+    /// (whose name may be percent-encoded).
+    fn has_password(&self) -> bool {
+        self.userinfo.is_some_and(|userinfo| userinfo.contains(':'))
+            || self.rest.split_once('?').is_some_and(|(_, query)| {
+                query.split('&').any(|param| {
+                    let key = param.split_once('=').map_or(param, |(key, _)| key);
+                    percent_decode_str(key).eq(b"password".iter().copied())
+                })
+            })
+    }
+
+    /// The URI with `password` in the user part, percent-encoded so that libpq, which decodes
+    /// every `%XX` there, reads it back byte for byte. Written straight into the secret, sized
+    /// first so no reallocation leaves a copy behind.
+    fn with_password(&self, password: &str) -> SecretString {
+        let encoded = || utf8_percent_encode(password, USERINFO);
+        let user = self.userinfo.unwrap_or("");
+        let length = self.scheme.len()
+            + user.len()
+            + 1
+            + encoded().map(str::len).sum::<usize>()
+            + 1
+            + self.rest.len();
+        let mut built = String::with_capacity(length);
+        built.push_str(self.scheme);
+        built.push_str(user);
+        built.push(':');
+        encoded().for_each(|part| built.push_str(part));
+        built.push('@');
+        built.push_str(self.rest);
+        SecretString::from(built)
+    }
+}
+
+/// Everything but RFC 3986's unreserved characters.
 const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
-
-enum UrlProblem {
-    NotAUrl,
-    HasPassword,
-}
-
-/// Where the password goes in a libpq URL `postgres[ql]://[user[:password]@][hosts][/db][?params]`:
-/// `Some(index of the '@')` after a user name, `None` when there is no user part (the password
-/// then goes right after `://`). Follows libpq's reading: the user part ends at the first `@`
-/// before any `/`, and a `:` in it starts a password. A `password=` parameter counts as a
-/// password too.
-fn userinfo_end(url: &str) -> Result<Option<usize>, UrlProblem> {
-    let rest = ["postgresql://", "postgres://"]
-        .iter()
-        .find_map(|prefix| url.strip_prefix(prefix))
-        .ok_or(UrlProblem::NotAUrl)?;
-    let start = url.len() - rest.len();
-    let at = rest
-        .find(['@', '/'])
-        .filter(|&i| rest.as_bytes()[i] == b'@');
-    if at.is_some_and(|at| rest[..at].contains(':')) {
-        return Err(UrlProblem::HasPassword);
-    }
-    let after_hosts = at.map_or(rest, |at| &rest[at + 1..]);
-    if let Some((_, query)) = after_hosts.split_once('?') {
-        let has_password = query.split('&').any(|param| {
-            let key = param.split_once('=').map_or(param, |(key, _)| key);
-            percent_decode_str(key).eq(b"password".iter().copied())
-        });
-        if has_password {
-            return Err(UrlProblem::HasPassword);
-        }
-    }
-    Ok(at.map(|at| start + at))
-}
-
-fn insert_password(url: &str, userinfo_end: Option<usize>, encoded: &str) -> SecretString {
-    let mut built = String::with_capacity(url.len() + encoded.len() + 2);
-    match userinfo_end {
-        Some(at) => {
-            built.push_str(&url[..at]);
-            built.push(':');
-            built.push_str(encoded);
-            built.push_str(&url[at..]);
-        }
-        None => {
-            let (scheme, rest) = url.split_once("://").expect("checked by userinfo_end");
-            built.push_str(scheme);
-            built.push_str("://:");
-            built.push_str(encoded);
-            built.push('@');
-            built.push_str(rest);
-        }
-    }
-    SecretString::from(built)
-}
 
 /// The operating system's message without Rust's " (os error N)" suffix.
 fn io_reason(err: &std::io::Error) -> String {
@@ -750,6 +757,38 @@ mod tests {
         assert_eq!(url, "postgres://foobar:s3cret@db:5432/foobar");
         let without_user = url_with_file("no-user", "postgresql://db/foobar", b"s3cret").unwrap();
         assert_eq!(without_user, "postgresql://:s3cret@db/foobar");
+    }
+
+    #[test]
+    fn password_file_goes_into_a_url_of_several_hosts() {
+        let url = url_with_file(
+            "multi-host",
+            "postgres://foobar@db1:5432,db2:5432,db3:5432/foobar?target_session_attrs=read-write",
+            b"p@ss:w/rd%41,\n",
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            "postgres://foobar:p%40ss%3Aw%2Frd%2541%2C@db1:5432,db2:5432,db3:5432/foobar\
+             ?target_session_attrs=read-write"
+        );
+        let in_param = url_with_file(
+            "multi-host-param",
+            "postgres://foobar@db1,db2/foobar?target_session_attrs=read-write&password=x",
+            b"pw",
+        );
+        assert!(in_param.is_err(), "a password parameter is still seen");
+    }
+
+    #[test]
+    fn password_file_goes_into_a_url_without_a_host() {
+        let url = url_with_file(
+            "no-host",
+            "postgres:///foobar?host=/run/postgresql",
+            b"s3cret",
+        )
+        .unwrap();
+        assert_eq!(url, "postgres://:s3cret@/foobar?host=/run/postgresql");
     }
 
     #[test]

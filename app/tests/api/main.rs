@@ -5,6 +5,7 @@
 
 mod accounts;
 mod admin;
+mod connection;
 mod database_outage;
 mod helpers;
 mod idempotency;
