@@ -215,7 +215,7 @@ cluster-db-drill: ## The primary database fails under the probe DB_COUNT times (
 
 cluster-scale: ## Scaling out: the read's knee through the virtual IP with the app on 1, 2, 3 hosts (oha; SCALE_ARGS)
 	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)
-	FOOBAR_DB_EXEC="cluster/hosts db-exec" cargo run -q -p foobar-tools --bin foobar-scale -- --url http://$$(cluster/hosts vip) $(SCALE_ARGS)
+	FOOBAR_DB_EXEC="cluster/hosts db-exec" FOOBAR_APP_EXEC="cluster/hosts app-exec" cargo run -q -p foobar-tools --bin foobar-scale -- --url http://$$(cluster/hosts vip) $(SCALE_ARGS)
 
 cluster-status: ## The cluster's hosts, Swarm nodes and services
 	cluster/hosts status

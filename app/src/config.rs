@@ -93,8 +93,29 @@ pub struct DatabaseConfig {
     pub startup_timeout: Duration,
 }
 
-/// The environment as serde reads it: one field per variable, named and typed as set, with
-/// the defaults of any left unset. [`Config`] is built from it after the cross-field checks.
+/// How to reach the database, as serde reads it: all that `foobar-app admin` reads, so a
+/// one-off command works whatever the server's other settings are.
+#[derive(Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
+struct ConnectionSettings {
+    database_url: Option<SecretString>,
+    database_password_file: Option<String>,
+    database_connect_timeout_secs: u64,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        ConnectionSettings {
+            database_url: None,
+            database_password_file: None,
+            database_connect_timeout_secs: 2,
+        }
+    }
+}
+
+/// The rest of the environment as serde reads it: one field per variable, named and typed as
+/// set, with the defaults of any left unset. [`Config`] is built from it and
+/// [`ConnectionSettings`] after the cross-field checks.
 #[derive(Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
 struct Settings {
@@ -102,12 +123,9 @@ struct Settings {
     app_workers: usize,
     app_shutdown_timeout_secs: u64,
     app_revision: String,
-    database_url: Option<SecretString>,
-    database_password_file: Option<String>,
     database_pool_size: u32,
     database_pool_min_idle: u32,
     database_pool_timeout_ms: u64,
-    database_connect_timeout_secs: u64,
     database_statement_timeout_ms: u64,
     database_deadline_ms: u64,
     database_test_on_checkout: bool,
@@ -126,12 +144,9 @@ impl Default for Settings {
             app_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             app_shutdown_timeout_secs: 10,
             app_revision: "dev".to_owned(),
-            database_url: None,
-            database_password_file: None,
             database_pool_size: 10,
             database_pool_min_idle: 2,
             database_pool_timeout_ms: 1000,
-            database_connect_timeout_secs: 2,
             database_statement_timeout_ms: 2000,
             database_deadline_ms: 2500,
             database_test_on_checkout: false,
@@ -145,13 +160,73 @@ impl Default for Settings {
     }
 }
 
+/// The variables as figment reads them, and their values for error messages.
+struct Vars {
+    figment: Figment,
+    values: BTreeMap<String, String>,
+}
+
+impl Vars {
+    fn new<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: AsRef<str>,
+    {
+        // Empty values count as unset, as an empty `FOO=` line in `.env` usually means "not configured".
+        let values: BTreeMap<String, String> = vars
+            .into_iter()
+            .map(|(name, value)| (name.into(), value.as_ref().trim().to_owned()))
+            .filter(|(_, value)| !value.is_empty())
+            .collect();
+        Vars {
+            figment: Figment::from(Serialized::defaults(&values)),
+            values,
+        }
+    }
+
+    /// Every value is a string; lossy extraction parses those the field wants as numbers or
+    /// booleans, and leaves strings (`APP_REVISION=1234567`) alone. Variables `T` has no
+    /// field for are ignored.
+    fn extract<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        self.figment
+            .extract_lossy()
+            .map_err(|err| ConfigError::from_figment(err, &self.values))
+    }
+}
+
+/// The process environment (after `.env` has been loaded by `main`). Variables that are not
+/// UTF-8 count as unset, as none of ours can be.
+fn process_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+}
+
+/// The URL a one-off command (`foobar-app admin`) connects with: `DATABASE_URL` with the
+/// password of `DATABASE_PASSWORD_FILE` and libpq's `connect_timeout` of
+/// `DATABASE_CONNECT_TIMEOUT_SECS`, read and checked as the server does. No other setting is
+/// read.
+pub fn connection_url_from_env() -> Result<SecretString, ConfigError> {
+    connection_url_from_vars(process_vars())
+}
+
+/// [`connection_url_from_env`] from any set of variables.
+pub fn connection_url_from_vars<K, V>(
+    vars: impl IntoIterator<Item = (K, V)>,
+) -> Result<SecretString, ConfigError>
+where
+    K: Into<String>,
+    V: AsRef<str>,
+{
+    let connection: ConnectionSettings = Vars::new(vars).extract()?;
+    connection.check()?;
+    let (url, connect_timeout) = connection.into_url()?;
+    Ok(with_connect_timeout(&url, connect_timeout))
+}
+
 impl Config {
-    /// Reads the process environment (after `.env` has been loaded by `main`). Variables
-    /// that are not UTF-8 count as unset, as none of ours can be.
+    /// Reads the process environment (after `.env` has been loaded by `main`).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(std::env::vars_os().filter_map(|(name, value)| {
-            Some((name.into_string().ok()?, value.into_string().ok()?))
-        }))
+        Self::from_vars(process_vars())
     }
 
     /// Builds the configuration from any set of variables, so tests need not touch the
@@ -161,19 +236,12 @@ impl Config {
         K: Into<String>,
         V: AsRef<str>,
     {
-        // Empty values count as unset, as an empty `FOO=` line in `.env` usually means "not configured".
-        let vars: BTreeMap<String, String> = vars
-            .into_iter()
-            .map(|(name, value)| (name.into(), value.as_ref().trim().to_owned()))
-            .filter(|(_, value)| !value.is_empty())
-            .collect();
-        // Every value is a string; lossy extraction parses those the field wants as numbers
-        // or booleans, and leaves strings (`APP_REVISION=1234567`) alone.
-        let settings: Settings = Figment::from(Serialized::defaults(&vars))
-            .extract_lossy()
-            .map_err(|err| ConfigError::from_figment(err, &vars))?;
+        let vars = Vars::new(vars);
+        let connection: ConnectionSettings = vars.extract()?;
+        let settings: Settings = vars.extract()?;
+        connection.check()?;
         settings.check()?;
-        settings.into_config()
+        settings.into_config(connection)
     }
 
     /// The value of the `X-App-Version` header: crate version plus build revision.
@@ -182,19 +250,44 @@ impl Config {
     }
 }
 
+/// `Ok` if `ok`, else `name=value` is invalid for `reason`.
+fn rule(name: &str, value: u64, ok: bool, reason: &str) -> Result<(), ConfigError> {
+    if ok {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        name: name.to_owned(),
+        value: value.to_string(),
+        reason: reason.to_owned(),
+    })
+}
+
+impl ConnectionSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        rule(
+            "DATABASE_CONNECT_TIMEOUT_SECS",
+            self.database_connect_timeout_secs,
+            self.database_connect_timeout_secs >= 1,
+            "must be at least 1 (0 means wait forever in libpq)",
+        )
+    }
+
+    /// The URL with the password of the file put in, and the connect timeout.
+    fn into_url(self) -> Result<(SecretString, Duration), ConfigError> {
+        let url = self
+            .database_url
+            .ok_or(ConfigError::Missing("DATABASE_URL"))?;
+        let url = match &self.database_password_file {
+            Some(path) => url_with_password_file(&url, path)?,
+            None => url,
+        };
+        Ok((url, Duration::from_secs(self.database_connect_timeout_secs)))
+    }
+}
+
 impl Settings {
     /// Rules that span settings or that a type alone cannot express.
     fn check(&self) -> Result<(), ConfigError> {
-        let rule = |name: &str, value: u64, ok: bool, reason: &str| {
-            if ok {
-                return Ok(());
-            }
-            Err(ConfigError::Invalid {
-                name: name.to_owned(),
-                value: value.to_string(),
-                reason: reason.to_owned(),
-            })
-        };
         rule(
             "APP_WORKERS",
             self.app_workers as u64,
@@ -212,12 +305,6 @@ impl Settings {
             self.database_pool_min_idle.into(),
             self.database_pool_min_idle <= self.database_pool_size,
             "must not exceed DATABASE_POOL_SIZE",
-        )?;
-        rule(
-            "DATABASE_CONNECT_TIMEOUT_SECS",
-            self.database_connect_timeout_secs,
-            self.database_connect_timeout_secs >= 1,
-            "must be at least 1 (0 means wait forever in libpq)",
         )?;
         rule(
             "SESSION_IDLE_TIMEOUT_SECS",
@@ -245,14 +332,8 @@ impl Settings {
         )
     }
 
-    fn into_config(self) -> Result<Config, ConfigError> {
-        let url = self
-            .database_url
-            .ok_or(ConfigError::Missing("DATABASE_URL"))?;
-        let url = match &self.database_password_file {
-            Some(path) => url_with_password_file(&url, path)?,
-            None => url,
-        };
+    fn into_config(self, connection: ConnectionSettings) -> Result<Config, ConfigError> {
+        let (url, connect_timeout) = connection.into_url()?;
         Ok(Config {
             addr: self.app_addr,
             workers: self.app_workers,
@@ -263,7 +344,7 @@ impl Settings {
                 pool_size: self.database_pool_size,
                 min_idle: self.database_pool_min_idle,
                 pool_timeout: Duration::from_millis(self.database_pool_timeout_ms),
-                connect_timeout: Duration::from_secs(self.database_connect_timeout_secs),
+                connect_timeout,
                 statement_timeout: Duration::from_millis(self.database_statement_timeout_ms),
                 deadline: Duration::from_millis(self.database_deadline_ms),
                 test_on_checkout: self.database_test_on_checkout,
@@ -308,19 +389,17 @@ fn url_with_password_file(url: &SecretString, path: &str) -> Result<SecretString
         reason: reason.to_owned(),
     };
     // Checked before the file is read: the URL alone decides whether the setting can apply.
-    let url = url.expose_secret();
-    let userinfo_end = match userinfo_end(url) {
-        Ok(end) => end,
-        Err(UrlProblem::NotAUrl) => return Err(invalid(
+    let Some(uri) = ConnectionUri::parse(url.expose_secret()) else {
+        return Err(invalid(
             "DATABASE_URL must then be a URL (postgres://user@host:port/db) to put the password in",
-        )),
-        Err(UrlProblem::HasPassword) => {
-            return Err(invalid(
-                "ambiguous, DATABASE_URL already contains a password; \
-                 remove it from DATABASE_URL or unset DATABASE_PASSWORD_FILE",
-            ))
-        }
+        ));
     };
+    if uri.has_password() {
+        return Err(invalid(
+            "ambiguous, DATABASE_URL already contains a password; \
+             remove it from DATABASE_URL or unset DATABASE_PASSWORD_FILE",
+        ));
+    }
     let mut content = std::fs::read_to_string(path).map_err(|err| ConfigError::Unreadable {
         name: "DATABASE_PASSWORD_FILE".to_owned(),
         value: path.to_owned(),
@@ -333,76 +412,85 @@ fn url_with_password_file(url: &SecretString, path: &str) -> Result<SecretString
     if password.is_empty() {
         return Err(invalid("the file is empty"));
     }
-    let mut encoded = utf8_percent_encode(password, USERINFO).to_string();
+    let secret = uri.with_password(password);
     content.zeroize();
-    let secret = insert_password(url, userinfo_end, &encoded);
-    encoded.zeroize();
     Ok(secret)
 }
 
-/// Everything but RFC 3986's unreserved characters: libpq decodes every `%XX` of the userinfo,
-/// so any password, `%` and non-ASCII included, comes back byte for byte.
+/// A libpq connection URI, `postgres[ql]://[user[:password]@][hosts][/dbname][?params]`, split
+/// where libpq splits it to find the user part. The url crate cannot be used: it refuses the
+/// several hosts libpq takes (`db1:5432,db2:5432`, the cluster's), cannot give a password to a
+/// URL without a host (`postgres:///db?host=/run/postgresql`), and leaves `%` unencoded in
+/// one, so `%41` would reach libpq as `A`.
+struct ConnectionUri<'a> {
+    /// `postgres://` or `postgresql://`.
+    scheme: &'a str,
+    /// Before the `@` that ends the user part, if there is one.
+    userinfo: Option<&'a str>,
+    /// The hosts, database and parameters, as written.
+    rest: &'a str,
+}
+
+impl<'a> ConnectionUri<'a> {
+    /// `None` for what is not a URI (libpq also takes `host=db user=foobar` strings).
+    fn parse(url: &'a str) -> Option<Self> {
+        let scheme = ["postgresql://", "postgres://"]
+            .into_iter()
+            .find(|scheme| url.starts_with(scheme))?;
+        let after = &url[scheme.len()..];
+        // libpq's reading: the user part ends at the first `@` before any `/`.
+        let (userinfo, rest) = match after.find(['@', '/']) {
+            Some(at) if after.as_bytes()[at] == b'@' => (Some(&after[..at]), &after[at + 1..]),
+            _ => (None, after),
+        };
+        Some(ConnectionUri {
+            scheme,
+            userinfo,
+            rest,
+        })
+    }
+
+    /// A password in the user part (`user:password@`, even empty) or a `password` parameter
+    /// (whose name may be percent-encoded).
+    fn has_password(&self) -> bool {
+        self.userinfo.is_some_and(|userinfo| userinfo.contains(':'))
+            || self.rest.split_once('?').is_some_and(|(_, query)| {
+                query.split('&').any(|param| {
+                    let key = param.split_once('=').map_or(param, |(key, _)| key);
+                    percent_decode_str(key).eq(b"password".iter().copied())
+                })
+            })
+    }
+
+    /// The URI with `password` in the user part, percent-encoded so that libpq, which decodes
+    /// every `%XX` there, reads it back byte for byte. Written straight into the secret, sized
+    /// first so no reallocation leaves a copy behind.
+    fn with_password(&self, password: &str) -> SecretString {
+        let encoded = || utf8_percent_encode(password, USERINFO);
+        let user = self.userinfo.unwrap_or("");
+        let length = self.scheme.len()
+            + user.len()
+            + 1
+            + encoded().map(str::len).sum::<usize>()
+            + 1
+            + self.rest.len();
+        let mut built = String::with_capacity(length);
+        built.push_str(self.scheme);
+        built.push_str(user);
+        built.push(':');
+        encoded().for_each(|part| built.push_str(part));
+        built.push('@');
+        built.push_str(self.rest);
+        SecretString::from(built)
+    }
+}
+
+/// Everything but RFC 3986's unreserved characters.
 const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
-
-enum UrlProblem {
-    NotAUrl,
-    HasPassword,
-}
-
-/// Where the password goes in a libpq URL `postgres[ql]://[user[:password]@][hosts][/db][?params]`:
-/// `Some(index of the '@')` after a user name, `None` when there is no user part (the password
-/// then goes right after `://`). Follows libpq's reading: the user part ends at the first `@`
-/// before any `/`, and a `:` in it starts a password. A `password=` parameter counts as a
-/// password too.
-fn userinfo_end(url: &str) -> Result<Option<usize>, UrlProblem> {
-    let rest = ["postgresql://", "postgres://"]
-        .iter()
-        .find_map(|prefix| url.strip_prefix(prefix))
-        .ok_or(UrlProblem::NotAUrl)?;
-    let start = url.len() - rest.len();
-    let at = rest
-        .find(['@', '/'])
-        .filter(|&i| rest.as_bytes()[i] == b'@');
-    if at.is_some_and(|at| rest[..at].contains(':')) {
-        return Err(UrlProblem::HasPassword);
-    }
-    let after_hosts = at.map_or(rest, |at| &rest[at + 1..]);
-    if let Some((_, query)) = after_hosts.split_once('?') {
-        let has_password = query.split('&').any(|param| {
-            let key = param.split_once('=').map_or(param, |(key, _)| key);
-            percent_decode_str(key).eq(b"password".iter().copied())
-        });
-        if has_password {
-            return Err(UrlProblem::HasPassword);
-        }
-    }
-    Ok(at.map(|at| start + at))
-}
-
-fn insert_password(url: &str, userinfo_end: Option<usize>, encoded: &str) -> SecretString {
-    let mut built = String::with_capacity(url.len() + encoded.len() + 2);
-    match userinfo_end {
-        Some(at) => {
-            built.push_str(&url[..at]);
-            built.push(':');
-            built.push_str(encoded);
-            built.push_str(&url[at..]);
-        }
-        None => {
-            let (scheme, rest) = url.split_once("://").expect("checked by userinfo_end");
-            built.push_str(scheme);
-            built.push_str("://:");
-            built.push_str(encoded);
-            built.push('@');
-            built.push_str(rest);
-        }
-    }
-    SecretString::from(built)
-}
 
 /// The operating system's message without Rust's " (os error N)" suffix.
 fn io_reason(err: &std::io::Error) -> String {
@@ -416,17 +504,18 @@ fn io_reason(err: &std::io::Error) -> String {
 impl DatabaseConfig {
     /// The connection URL with libpq's `connect_timeout` added, unless the URL sets one.
     pub fn url_with_connect_timeout(&self) -> SecretString {
-        let url = self.url.expose_secret();
-        if url.contains("connect_timeout=") {
-            return self.url.clone();
-        }
-        let separator = if url.contains('?') { '&' } else { '?' };
-        format!(
-            "{url}{separator}connect_timeout={}",
-            self.connect_timeout.as_secs()
-        )
-        .into()
+        with_connect_timeout(&self.url, self.connect_timeout)
     }
+}
+
+/// `url` with libpq's `connect_timeout` added, unless it sets one.
+fn with_connect_timeout(url: &SecretString, timeout: Duration) -> SecretString {
+    let text = url.expose_secret();
+    if text.contains("connect_timeout=") {
+        return url.clone();
+    }
+    let separator = if text.contains('?') { '&' } else { '?' };
+    format!("{text}{separator}connect_timeout={}", timeout.as_secs()).into()
 }
 
 #[cfg(test)]
@@ -671,6 +760,38 @@ mod tests {
     }
 
     #[test]
+    fn password_file_goes_into_a_url_of_several_hosts() {
+        let url = url_with_file(
+            "multi-host",
+            "postgres://foobar@db1:5432,db2:5432,db3:5432/foobar?target_session_attrs=read-write",
+            b"p@ss:w/rd%41,\n",
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            "postgres://foobar:p%40ss%3Aw%2Frd%2541%2C@db1:5432,db2:5432,db3:5432/foobar\
+             ?target_session_attrs=read-write"
+        );
+        let in_param = url_with_file(
+            "multi-host-param",
+            "postgres://foobar@db1,db2/foobar?target_session_attrs=read-write&password=x",
+            b"pw",
+        );
+        assert!(in_param.is_err(), "a password parameter is still seen");
+    }
+
+    #[test]
+    fn password_file_goes_into_a_url_without_a_host() {
+        let url = url_with_file(
+            "no-host",
+            "postgres:///foobar?host=/run/postgresql",
+            b"s3cret",
+        )
+        .unwrap();
+        assert_eq!(url, "postgres://:s3cret@/foobar?host=/run/postgresql");
+    }
+
+    #[test]
     fn password_file_loses_one_trailing_newline_and_nothing_else() {
         let password_of = |name: &str, content: &[u8]| {
             let url = url_with_file(name, URL_WITHOUT_PASSWORD.1, content).unwrap();
@@ -806,6 +927,50 @@ mod tests {
     fn password_in_the_url_alone_still_works() {
         let config = config_from(&[URL]).unwrap();
         assert_eq!(config.database.url.expose_secret(), URL.1);
+    }
+
+    #[test]
+    fn a_command_reads_only_how_to_reach_the_database() {
+        let server_only = [
+            ("APP_ADDR", "localhost"),
+            ("APP_WORKERS", "0"),
+            ("DATABASE_POOL_SIZE", "0"),
+            ("DATABASE_DEADLINE_MS", "5"),
+            ("SESSION_LIFETIME_SECS", "1"),
+        ];
+        let file = TempFile::with("command", b"s3cret\n");
+        let mut vars = server_only.to_vec();
+        vars.extend([
+            URL_WITHOUT_PASSWORD,
+            ("DATABASE_PASSWORD_FILE", file.path()),
+            ("DATABASE_CONNECT_TIMEOUT_SECS", "5"),
+        ]);
+        let url = connection_url_from_vars(vars).unwrap();
+        assert_eq!(
+            url.expose_secret(),
+            "postgres://foobar:s3cret@db:5432/foobar?connect_timeout=5"
+        );
+    }
+
+    #[test]
+    fn a_command_names_the_connection_setting_it_cannot_use() {
+        let err = connection_url_from_vars([("APP_ADDR", "localhost")]).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("DATABASE_URL"));
+        let err =
+            connection_url_from_vars([URL, ("DATABASE_CONNECT_TIMEOUT_SECS", "0")]).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { name, .. } if name == "DATABASE_CONNECT_TIMEOUT_SECS"),
+            "{err:?}"
+        );
+        let err = connection_url_from_vars([
+            URL_WITHOUT_PASSWORD,
+            ("DATABASE_PASSWORD_FILE", "/nonexistent/foobar-password"),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Unreadable { name, .. } if name == "DATABASE_PASSWORD_FILE"),
+            "{err:?}"
+        );
     }
 
     #[test]

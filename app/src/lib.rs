@@ -2,6 +2,7 @@
 //! PostgreSQL. `main.rs` only loads configuration and calls into this library, so integration
 //! tests run the very same server in-process.
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod db;

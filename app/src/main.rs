@@ -2,12 +2,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use foobar_app::config::Config;
-use foobar_app::{db, healthcheck, logging, startup::Application};
+use foobar_app::{admin, db, healthcheck, logging, startup::Application};
 
-const USAGE: &str = "usage: foobar-app [serve|migrate|healthcheck]
+const USAGE: &str = "usage: foobar-app [serve|migrate|healthcheck|admin]
   serve        apply pending migrations, then serve HTTP (default)
   migrate      apply pending migrations and exit
-  healthcheck  exit 0 if the local server answers /api/health";
+  healthcheck  exit 0 if the local server answers /api/health
+  admin        maintenance: foobar-app admin help";
 
 fn main() -> ExitCode {
     if let Err(err) = dotenvy::dotenv() {
@@ -21,6 +22,11 @@ fn main() -> ExitCode {
     if matches!(command.as_deref(), Some("help" | "-h" | "--help")) {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
+    }
+    // Before the server's configuration: a command reads only the settings it needs.
+    if command.as_deref() == Some("admin") {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        return admin::main(&args);
     }
     let config = match Config::from_env() {
         Ok(config) => config,

@@ -69,3 +69,19 @@ converged() {
   done
 }
 
+
+# Runs ARGS in an app container (the tools' FOOBAR_APP_EXEC: `foobar-app admin delete-account`
+# is how they remove what they wrote), on the first host where it succeeds: a cut host's app
+# cannot reach the database. The command is idempotent; a usage error (2) is not retried.
+app_exec() {
+  local n id status=
+  for n in "${HOSTS[@]}"; do
+    id=$(hdocker "$n" ps -q --filter "label=com.docker.swarm.service.name=foobar_app" 2>/dev/null | head -n 1) || continue
+    [ -n "$id" ] || continue
+    status=0
+    hdocker "$n" exec "$id" "$@" || status=$?
+    case $status in 0 | 2) return "$status" ;; esac
+  done
+  [ -n "$status" ] || die "no app container runs on any host"
+  return "$status"
+}

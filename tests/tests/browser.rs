@@ -13,9 +13,10 @@
 //! own stack; `make test-browser` aims it at yours.
 //!
 //! What it leaves behind: nothing. The page deletes the test's post; the account it creates
-//! (`browser-` and 12 hex digits; there is no API to delete one) is removed at the end with psql
-//! in the stack's db container. Aimed at a site that is not this checkout's Compose stack, it
-//! cannot do that and says so: `DELETE FROM users WHERE username LIKE 'browser-%'` there.
+//! (`browser-` and 12 hex digits; there is no API to delete one) is removed at the end with
+//! `foobar-app admin delete-account` in the stack's app container. Aimed at a site that is not
+//! this checkout's Compose stack, it cannot do that and says so, naming the account to delete
+//! there.
 
 use std::error::Error;
 use std::io::Write as _;
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
-use foobar_tools::stack::psql;
+use foobar_tools::stack::delete_accounts;
 use foobar_tools::{AsyncSite, SITE_HOST};
 use serde_json::{json, Value};
 
@@ -347,16 +348,12 @@ impl Browser {
 }
 
 /// Removes the test's account with whatever it left (there is no API to delete an account):
-/// psql in the stack's db container, as the accounts tests do. Best effort: a stack the test
-/// cannot reach that way (a site not run by Compose here) keeps the account, and the test says
-/// so instead of failing.
+/// `foobar-app admin delete-account` in the stack's app container, as the accounts tests do.
+/// Best effort: a stack the test cannot reach that way (a site not run by Compose here) keeps
+/// the account, and the test says so instead of failing.
 async fn remove_account(username: String) {
-    let sql = format!(
-        "DELETE FROM posts WHERE user_id = (SELECT id FROM users WHERE username = '{username}'); \
-         DELETE FROM users WHERE username = '{username}'; \
-         DELETE FROM login_failures WHERE username = '{username}'"
-    );
-    match tokio::task::spawn_blocking(move || psql(&sql)).await {
+    let name = username.clone();
+    match tokio::task::spawn_blocking(move || delete_accounts(&[&name])).await {
         Ok(Ok(_)) => println!("removed the test account {username}"),
         Ok(Err(e)) => println!("kept the test account {username}: {e:#}"),
         Err(e) => println!("kept the test account {username}: {e}"),

@@ -517,8 +517,10 @@ fn web_cannot_reach_the_database_but_the_app_can() {
 #[test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
 fn a_rolling_update_under_the_probe_fails_no_request_and_loses_no_write() {
-    // The tools reach the cluster's database through cluster/hosts (as cluster/deploy does).
+    // The tools reach the cluster's database and app through cluster/hosts (as cluster/deploy
+    // does).
     std::env::set_var("FOOBAR_DB_EXEC", "cluster/hosts db-exec");
+    std::env::set_var("FOOBAR_APP_EXEC", "cluster/hosts app-exec");
     let path = reports_dir().join("cluster-deploy.json");
     let _ = std::fs::remove_file(&path);
     let posts_before = post_count().expect("count the cluster's posts");
@@ -561,6 +563,7 @@ fn a_rolling_update_under_the_probe_fails_no_request_and_loses_no_write() {
 #[ignore = "needs the cluster: make test-cluster brings one up"]
 fn killing_the_host_of_the_asynchronous_standby_fails_no_request_and_loses_no_write() {
     std::env::set_var("FOOBAR_DB_EXEC", "cluster/hosts db-exec");
+    std::env::set_var("FOOBAR_APP_EXEC", "cluster/hosts app-exec");
     // Long enough for Swarm to mark the dead node down.
     std::env::set_var("DOWN_SECS", "20");
     // Every host runs a database member: the one whose loss users must not notice is the

@@ -196,7 +196,7 @@ impl Interrupt {
 
 /// Puts the child `command` starts in a process group of its own, away from the terminal's:
 /// a Ctrl-C then reaches the tool alone, which decides when its children stop, instead of
-/// cutting a `docker start` or a `psql DELETE` of its cleanup short.
+/// cutting a `docker start` or a `foobar-app admin delete-account` of its cleanup short.
 pub fn own_group(command: &mut Command) -> &mut Command {
     command.process_group(0)
 }

@@ -1,10 +1,8 @@
-//! The stack as Compose runs it: Compose and make commands, and SQL run inside the db container
-//! (the API deletes no account, and posts only one at a time), which is how the tools remove
-//! what they wrote.
+//! The stack as Compose runs it: Compose and make commands, `foobar-app admin` run inside the
+//! app container (the API deletes no account), which is how the tools remove what they wrote,
+//! and SQL run inside the db container for what they count.
 
 use std::process::{Command, Output};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context as _, Result};
 
@@ -71,19 +69,50 @@ pub fn in_db(script: &str, args: &[&str]) -> Command {
     );
     let mut all = vec!["sh", "-c", script.as_str(), "sh"];
     all.extend_from_slice(args);
-    match std::env::var("FOOBAR_DB_EXEC") {
-        Ok(exec) if !exec.trim().is_empty() => {
+    exec_in(exec_override(DB_EXEC).as_deref(), "db", &all)
+}
+
+const DB_EXEC: &str = "FOOBAR_DB_EXEC";
+const APP_EXEC: &str = "FOOBAR_APP_EXEC";
+
+/// `foobar-app ARGS` in an app container, with the server's environment: Compose's `app`, or,
+/// when `FOOBAR_APP_EXEC` is set, whatever that command runs its arguments in (the cluster's:
+/// `cluster/hosts app-exec`). Refused when only `FOOBAR_DB_EXEC` is set: the tools would count
+/// one stack's rows and delete in another's.
+pub fn in_app(args: &[&str]) -> Result<Command> {
+    let exec = exec_override(APP_EXEC);
+    ensure!(
+        exec.is_some() || exec_override(DB_EXEC).is_none(),
+        "{DB_EXEC} is set but {APP_EXEC} is not: set both for a stack that Compose does not run"
+    );
+    let mut all = vec!["foobar-app"];
+    all.extend_from_slice(args);
+    Ok(exec_in(exec.as_deref(), "app", &all))
+}
+
+/// The command in the variable `name`, if set.
+fn exec_override(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|exec| !exec.trim().is_empty())
+}
+
+/// `ARGS` run by `exec` (its words, relative to the repository), or without one by
+/// `docker compose exec -T SERVICE`.
+fn exec_in(exec: Option<&str>, service: &str, args: &[&str]) -> Command {
+    match exec {
+        Some(exec) => {
             let mut words = exec.split_whitespace();
             let mut command = Command::new(words.next().unwrap_or_default());
             own_group(&mut command)
                 .args(words)
-                .args(&all)
+                .args(args)
                 .current_dir(repo_root());
             command
         }
-        _ => {
-            let mut compose = vec!["exec", "-T", "db"];
-            compose.extend_from_slice(&all);
+        None => {
+            let mut compose = vec!["exec", "-T", service];
+            compose.extend_from_slice(args);
             compose_command(&compose)
         }
     }
@@ -144,23 +173,15 @@ pub fn delete_probe_writes(username: &str) -> Result<u64> {
     delete_tool_account(crate::probe::USER_PREFIX, username)
 }
 
-/// Deletes a tool's account `username` with everything of it: its posts (every one written by
-/// the run that signed it up), its sessions, its failed sign-ins, then the user row. Its
-/// sessions go first, so nothing more can be written as it; posts a write cut off may still
-/// commit are waited for as [`delete_until_gone`] does. Refuses any name but `PREFIX-` and 8
-/// hex digits, as [`crate::site::Account::random`] makes them for the tool, so no one else's
-/// data can go. Returns how many posts.
+/// Deletes a tool's account `username` with everything of it, as [`delete_accounts`] does.
+/// Refuses any name but `PREFIX-` and 8 hex digits, as [`crate::site::Account::random`] makes
+/// them for the tool, so no one else's data can go. Returns how many posts.
 pub fn delete_tool_account(prefix: &str, username: &str) -> Result<u64> {
     ensure!(
         is_tool_user(prefix, username),
         "{username:?} is not an account of the tool's ({prefix}-XXXXXXXX): not deleting it"
     );
-    psql(&revoke_sessions(username))?;
-    let removed = delete_until_gone(&posts_of(username))?;
-    psql(&delete_account(username)).with_context(|| {
-        format!("deleting the account {username} (its {removed} posts deleted)")
-    })?;
-    Ok(removed)
+    delete_accounts(&[username])
 }
 
 /// `PREFIX-` and 8 lower-case hex digits (a non-empty prefix).
@@ -177,101 +198,40 @@ fn is_tool_user(prefix: &str, username: &str) -> bool {
             })
 }
 
-/// The id of user `username`, as an SQL expression (NULL when there is none: nothing matches).
-fn user_id(username: &str) -> String {
-    format!(
-        "(SELECT id FROM users WHERE username = {})",
-        literal(username)
-    )
+/// Deletes the accounts `usernames` (lower-case) with their posts, sessions and failed
+/// sign-ins, by `foobar-app admin delete-account` in the app container ([`in_app`]): one
+/// transaction each, which waits for a post of the account still being committed (a write
+/// whose client gave up lands up to DATABASE_DEADLINE_MS later) and after which none can be
+/// written. An account that is not there is no error. Returns how many posts went.
+pub fn delete_accounts(usernames: &[&str]) -> Result<u64> {
+    let mut args = vec!["admin", "delete-account"];
+    args.extend_from_slice(usernames);
+    let output = in_app(&args)?
+        .output()
+        .context("running foobar-app admin in the app container")?;
+    let stdout = checked(&output, || format!("foobar-app {}", args.join(" ")))?;
+    posts_deleted(&stdout, usernames)
 }
 
-fn revoke_sessions(username: &str) -> String {
-    format!("DELETE FROM sessions WHERE user_id = {}", user_id(username))
-}
-
-/// The user's posts, for [`delete_until_gone`].
-fn posts_of(username: &str) -> String {
-    format!("user_id = {}", user_id(username))
-}
-
-/// One transaction (psql runs a `-c` string of several statements as one): sessions again (a
-/// sign-in cannot have happened, but the user row cannot go with any left), failed sign-ins,
-/// the user. Fails if a post of the user is left (posts.user_id has no cascade).
-fn delete_account(username: &str) -> String {
-    let name = literal(username);
-    format!(
-        "{}; DELETE FROM login_failures WHERE username = {name}; \
-         DELETE FROM users WHERE username = {name}",
-        revoke_sessions(username)
-    )
-}
-
-/// How long after a writer stopped a post of its may still be committed: the app gives up on
-/// the database after DATABASE_DEADLINE_MS (2.5 s by default), so a write whose client was cut
-/// off can land that much later. A pass this long after the last one that found posts, which
-/// finds none, ends the deletion.
-const LATE_WRITES: Duration = Duration::from_secs(3);
-
-/// Between passes.
-const PASS_EVERY: Duration = Duration::from_secs(1);
-
-/// Longest the deletion goes on while posts keep appearing.
-const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
-
-/// Deletes the posts matching `condition`, in passes until one finds none at least
-/// [`LATE_WRITES`] after the start and after the last pass that deleted some: a request the
-/// client gave up on may still be committed by the app a moment later.
-fn delete_until_gone(condition: &str) -> Result<u64> {
-    let sql = format!(
-        "WITH deleted AS (DELETE FROM posts WHERE {condition} RETURNING 1) SELECT count(*) FROM deleted"
-    );
-    let pass = || number(&sql).map(|deleted| deleted.max(0) as u64);
-    let schedule = Passes {
-        quiet: LATE_WRITES,
-        every: PASS_EVERY,
-        give_up: GIVE_UP_AFTER,
-    };
-    match schedule.run(pass)? {
-        Some(total) => Ok(total),
-        None => bail!(
-            "posts matching {condition} still appeared after {} s: is a run still writing?",
-            GIVE_UP_AFTER.as_secs()
-        ),
-    }
-}
-
-/// When [`delete_until_gone`] passes, and when it stops.
-struct Passes {
-    /// How long after the start, and after the last pass that deleted something, a pass must
-    /// find nothing.
-    quiet: Duration,
-    every: Duration,
-    give_up: Duration,
-}
-
-impl Passes {
-    /// Runs `pass` (which returns how many it deleted) as scheduled; returns the total, or
-    /// `None` if passes still deleted something at `give_up`.
-    fn run(&self, mut pass: impl FnMut() -> Result<u64>) -> Result<Option<u64>> {
-        let start = Instant::now();
-        // The writer stopped before the deletion started: its late writes come after.
-        let mut last_found = start;
-        let mut total = 0;
-        loop {
-            let passed_at = Instant::now();
-            let deleted = pass()?;
-            total += deleted;
-            if deleted > 0 {
-                last_found = passed_at;
-            } else if passed_at.duration_since(last_found) >= self.quiet {
-                return Ok(Some(total));
-            }
-            if passed_at.duration_since(start) >= self.give_up {
-                return Ok(None);
-            }
-            thread::sleep(self.every);
+/// The posts `delete-account` says it deleted, once it said something of every name:
+/// `deleted account NAME: 3 posts, ...` or `no account NAME: ...`.
+fn posts_deleted(stdout: &str, usernames: &[&str]) -> Result<u64> {
+    let mut total = 0;
+    for name in usernames {
+        let deleted = format!("deleted account {name}: ");
+        let absent = format!("no account {name}: ");
+        let line = stdout
+            .lines()
+            .find(|line| line.starts_with(&deleted) || line.starts_with(&absent))
+            .with_context(|| format!("foobar-app admin said nothing of {name}: {stdout:?}"))?;
+        if let Some(counts) = line.strip_prefix(&deleted) {
+            total += counts
+                .split_once(" post")
+                .and_then(|(posts, _)| posts.parse::<u64>().ok())
+                .with_context(|| format!("no post count in {line:?}"))?;
         }
     }
+    Ok(total)
 }
 
 /// An SQL string literal (standard_conforming_strings: only quotes are special).
@@ -282,28 +242,6 @@ fn literal(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn probe_writes_are_the_posts_of_its_user() {
-        assert_eq!(
-            posts_of("probe-0a1b2c3d"),
-            "user_id = (SELECT id FROM users WHERE username = 'probe-0a1b2c3d')"
-        );
-        assert_eq!(
-            revoke_sessions("probe-0a1b2c3d"),
-            "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = 'probe-0a1b2c3d')"
-        );
-    }
-
-    #[test]
-    fn the_account_goes_with_its_sessions_and_failed_sign_ins() {
-        assert_eq!(
-            delete_account("probe-0a1b2c3d"),
-            "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = 'probe-0a1b2c3d'); \
-             DELETE FROM login_failures WHERE username = 'probe-0a1b2c3d'; \
-             DELETE FROM users WHERE username = 'probe-0a1b2c3d'"
-        );
-    }
 
     #[test]
     fn only_the_tools_accounts_are_deleted() {
@@ -329,56 +267,16 @@ mod tests {
         }
     }
 
-    const QUIET: Duration = Duration::from_millis(60);
-
-    fn passes() -> Passes {
-        Passes {
-            quiet: QUIET,
-            every: Duration::from_millis(10),
-            give_up: Duration::from_secs(5),
-        }
-    }
-
-    /// Runs [`Passes::run`] with passes that delete `found` in turn, then nothing; returns the
-    /// total and when each pass came, from the start.
-    fn run_passes(found: &[u64]) -> (Option<u64>, Vec<Duration>) {
-        let start = Instant::now();
-        let mut times = Vec::new();
-        let total = passes()
-            .run(|| {
-                times.push(start.elapsed());
-                Ok(found.get(times.len() - 1).copied().unwrap_or(0))
-            })
-            .unwrap();
-        (total, times)
-    }
-
     #[test]
-    fn deleting_goes_on_until_a_pass_long_after_the_last_find_finds_nothing() {
-        let (total, times) = run_passes(&[2, 0, 1, 0]);
-        assert_eq!(total, Some(3));
-        let last_find = times[2];
-        let end = *times.last().unwrap();
-        assert!(end - last_find >= QUIET, "{times:?}");
-        assert!(times.len() > 4, "quiet passes continue: {times:?}");
-    }
-
-    #[test]
-    fn a_first_pass_that_finds_nothing_is_not_the_last() {
-        // A post of the writer's last moments may be committed after the first pass.
-        let (total, times) = run_passes(&[0, 0, 1]);
-        assert_eq!(total, Some(1));
-        assert!(*times.last().unwrap() - times[2] >= QUIET, "{times:?}");
-    }
-
-    #[test]
-    fn deleting_gives_up_if_posts_keep_appearing() {
-        let quick = Passes {
-            give_up: Duration::from_millis(50),
-            ..passes()
-        };
-        assert_eq!(quick.run(|| Ok(1)).unwrap(), None);
-        assert!(quick.run(|| anyhow::bail!("psql failed")).is_err());
+    fn the_posts_deleted_are_read_from_what_the_command_says() {
+        let said = "deleted account probe-0a1b2c3d: 3 posts, 1 session, 0 failed sign-ins\n\
+                    no account probe-11111111: nothing to delete\n\
+                    deleted account probe-22222222: 1 post, 0 sessions, 1 failed sign-in";
+        let names = ["probe-0a1b2c3d", "probe-11111111", "probe-22222222"];
+        assert_eq!(posts_deleted(said, &names).unwrap(), 4);
+        assert_eq!(posts_deleted(said, &names[1..2]).unwrap(), 0);
+        assert!(posts_deleted(said, &["probe-33333333"]).is_err());
+        assert!(posts_deleted("deleted account a: many posts", &["a"]).is_err());
     }
 
     #[test]

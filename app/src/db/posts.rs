@@ -92,6 +92,11 @@ pub fn delete(conn: &mut PgConnection, id: PostId) -> QueryResult<bool> {
     Ok(diesel::delete(posts::table.find(id.get())).execute(conn)? == 1)
 }
 
+/// Deletes every post of the user; returns how many.
+pub fn delete_all_of(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(posts::table.filter(posts::user_id.eq(user_id))).execute(conn)
+}
+
 /// Newest first by id (keyset pagination: stable under concurrent inserts, no OFFSET scans),
 /// everyone's or one user's. Returns the page and the `before` cursor of the next one, if
 /// there is one.

@@ -57,6 +57,11 @@ pub fn delete(conn: &mut PgConnection, token_hash: &TokenHash) -> QueryResult<()
         .map(drop)
 }
 
+/// Revokes every session of the user; returns how many.
+pub fn delete_all_of(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+}
+
 /// Revokes every session of the user but `keep`; returns how many.
 pub fn delete_others(
     conn: &mut PgConnection,

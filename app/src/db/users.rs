@@ -41,6 +41,17 @@ pub fn find(conn: &mut PgConnection, id: i64) -> QueryResult<Option<UserRow>> {
         .optional()
 }
 
+/// The id of the account, its row locked until the transaction ends: a post or session being
+/// added to it is waited for, and none can be added after.
+pub fn lock_by_username(conn: &mut PgConnection, name: &Username) -> QueryResult<Option<i64>> {
+    users::table
+        .filter(users::username.eq(name.as_str()))
+        .select(users::id)
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
 pub fn exists(conn: &mut PgConnection, name: &Username) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         users::table.filter(users::username.eq(name.as_str())),
@@ -125,8 +136,13 @@ pub fn record_login_failure(
         .get_result(conn)
 }
 
-pub fn clear_login_failures(conn: &mut PgConnection, name: &Username) -> QueryResult<()> {
-    diesel::delete(login_failures::table.find(name.as_str()))
-        .execute(conn)
-        .map(drop)
+/// Forgets the failed sign-ins to a name; returns how many rows (0 or 1).
+pub fn clear_login_failures(conn: &mut PgConnection, name: &Username) -> QueryResult<usize> {
+    diesel::delete(login_failures::table.find(name.as_str())).execute(conn)
+}
+
+/// Deletes the user row (its sessions go with it); whether there was one. Fails with a
+/// foreign key violation while a post still belongs to it.
+pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<bool> {
+    Ok(diesel::delete(users::table.find(id)).execute(conn)? == 1)
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::SignedIn;
-use super::input::string_fields;
+use super::input::{self, RequestBody};
 use crate::db::posts::{self, PostRow};
 use crate::db::Db;
 use crate::domain::{Body, DomainError, IdempotencyKey, NewPost, Page, PostId, Title};
@@ -65,9 +65,7 @@ impl From<PostRow> for Post {
 /// default-ignorable characters) counts as empty. The schema's lengths and patterns hold for
 /// the untrimmed text, so text that keeps to them is refused only when it has no visible
 /// character.
-// Read by `input::string_fields`, not derived (see there). The serde attribute only tells
-// utoipa (`additionalProperties: false`).
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostInput {
     /// 1–200 characters, on one line: no control characters.
@@ -86,16 +84,11 @@ pub struct PostInput {
     pub body: String,
 }
 
-impl PostInput {
-    fn from_json(json: Value) -> Result<Self, AppError> {
-        let [title, body] = string_fields(
-            json,
-            ["title", "body"],
-            "a post has only title and body (its author is the signed-in user)",
-        )?;
-        Ok(PostInput { title, body })
-    }
+impl RequestBody for PostInput {
+    const ONLY: &'static str = "a post has only title and body (its author is the signed-in user)";
+}
 
+impl PostInput {
     fn parse(self, idempotency_key: Option<IdempotencyKey>) -> Result<NewPost, DomainError> {
         Ok(NewPost {
             title: Title::parse(&self.title)?,
@@ -157,7 +150,7 @@ pub async fn create_post(
         .get(IDEMPOTENCY_KEY)
         .map(|value| IdempotencyKey::parse(value.as_bytes()))
         .transpose()?;
-    let new_post = PostInput::from_json(input.into_inner())?.parse(key)?;
+    let new_post = input::body::<PostInput>(input.into_inner())?.parse(key)?;
     // The outer result is the database's; the inner one what the rows mean for this request.
     let author = signed_in.user;
     let (created, replayed) = db

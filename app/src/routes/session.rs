@@ -3,12 +3,12 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::auth::{removal_cookie, session_cookie, session_token, SignedIn};
-use super::input::{invalid, string_fields};
+use super::input::{self, invalid, RequestBody};
 use crate::auth::{HashError, Hasher, SessionPolicy, SessionToken};
 use crate::db::users::{self, UserRow};
 use crate::db::{sessions, Db};
@@ -42,7 +42,7 @@ pub struct Me {
 }
 
 /// `{username, password}`.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// 3–32 characters of `a-z 0-9 _ -`; upper case is accepted and lower-cased.
@@ -55,7 +55,7 @@ pub struct Credentials {
 }
 
 /// `{current_password, new_password}`.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     #[schema(min_length = 1, max_length = 256)]
@@ -65,13 +65,12 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
-pub(crate) fn credentials(json: Value) -> Result<(String, String), AppError> {
-    let [username, password] = string_fields(
-        json,
-        ["username", "password"],
-        "send only username and password",
-    )?;
-    Ok((username, password))
+impl RequestBody for Credentials {
+    const ONLY: &'static str = "send only username and password";
+}
+
+impl RequestBody for PasswordChange {
+    const ONLY: &'static str = "send only current_password and new_password";
 }
 
 impl From<HashError> for AppError {
@@ -143,7 +142,7 @@ pub async fn sign_in(
     policy: web::Data<SessionPolicy>,
     input: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let (username, password) = credentials(input.into_inner())?;
+    let Credentials { username, password } = input::body(input.into_inner())?;
     let username = Username::parse(&username)?;
     let password = Password::given(Field::Password, password)?;
     let user = attempt(&db, &username).await?;
@@ -243,11 +242,10 @@ pub async fn change_password(
     signed_in: SignedIn,
     input: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let [current, new] = string_fields(
-        input.into_inner(),
-        ["current_password", "new_password"],
-        "send only current_password and new_password",
-    )?;
+    let PasswordChange {
+        current_password: current,
+        new_password: new,
+    } = input::body(input.into_inner())?;
     let username = Username::parse(&signed_in.user.username).map_err(AppError::internal)?;
     let current = Password::given(Field::CurrentPassword, current)?;
     let new = Password::new_for(Field::NewPassword, new, &username)?;

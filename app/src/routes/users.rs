@@ -6,8 +6,9 @@ use diesel::Connection;
 use serde_json::Value;
 
 use super::auth::session_cookie;
+use super::input;
 use super::posts::{ListParams, Post, PostList};
-use super::session::{credentials, Credentials, Me};
+use super::session::{Credentials, Me};
 use crate::auth::{Hasher, SessionPolicy, SessionToken};
 use crate::db::{posts, sessions, users, Db};
 use crate::domain::{Field, Page, Password, Username};
@@ -52,7 +53,7 @@ pub async fn sign_up(
     policy: web::Data<SessionPolicy>,
     input: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let (username, password) = credentials(input.into_inner())?;
+    let Credentials { username, password } = input::body(input.into_inner())?;
     let username = Username::parse(&username)?;
     let password = Password::new_for(Field::Password, password, &username)?;
     // Checked before hashing so a taken name costs no hash; the insert below still decides.

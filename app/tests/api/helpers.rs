@@ -56,7 +56,7 @@ fn config_from(settings: HashMap<String, String>) -> Config {
 
 /// The PostgreSQL server tests create their databases in, from `TEST_DATABASE_URL`. Unset,
 /// `cargo test --workspace` works without one: says once how to run these tests, and `None`.
-fn test_server_url() -> Option<String> {
+pub fn test_server_url() -> Option<String> {
     static HOW_TO_RUN_SHOWN: Once = Once::new();
     let url = std::env::var("TEST_DATABASE_URL")
         .ok()

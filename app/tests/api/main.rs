@@ -4,6 +4,8 @@
 //! note on stderr saying how to run them.
 
 mod accounts;
+mod admin;
+mod connection;
 mod database_outage;
 mod helpers;
 mod idempotency;

@@ -104,6 +104,73 @@ async fn missing_unknown_or_mistyped_fields_are_422_naming_the_field() {
     }
 }
 
+/// POSTs `raw` as JSON to /api/posts; the status and the body's JSON (`null` when empty).
+async fn post_raw(app: &TestApp, raw: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/api/posts"))
+        .header("content-type", "application/json")
+        .body(raw.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_422_says_what_is_wrong_with_the_first_field_in_order_then_unknown_keys() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let only = "unknown field: a post has only title and body (its author is the signed-in user)";
+    let cases = [
+        (r#"{"body": 5}"#, "title", "title is missing"),
+        (
+            r#"{"zz": 1, "body": "b", "title": 5}"#,
+            "title",
+            "title must be a string, not a number",
+        ),
+        (
+            r#"{"title": "t", "admin": true}"#,
+            "body",
+            "body is missing",
+        ),
+        (
+            r#"{"title": "t", "body": {}}"#,
+            "body",
+            "body must be a string, not an object",
+        ),
+        (
+            r#"{"zz": 1, "title": "t", "body": "b", "aa": 1}"#,
+            "aa",
+            only,
+        ),
+        (
+            "[\"t\", \"b\"]",
+            "$",
+            "the request body must be a JSON object, not an array",
+        ),
+    ];
+    for (raw, field, message) in cases {
+        let (status, body) = post_raw(&app, raw).await;
+        assert_eq!(status, 422, "{raw}");
+        assert_eq!(
+            body,
+            json!({"error": "validation_failed", "message": message, "field": field}),
+            "{raw}"
+        );
+    }
+    // The whole body is read as JSON first: a bad number anywhere is malformed JSON.
+    let (status, body) = post_raw(&app, r#"{"title": 5, "x": 1e400}"#).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "bad_request");
+    // A repeated key counts once, its last value.
+    let (status, body) = post_raw(&app, r#"{"title": 5, "title": "last", "body": "b"}"#).await;
+    assert_eq!((status, &body["title"]), (201, &json!("last")));
+}
+
 #[tokio::test]
 async fn a_post_is_created_only_from_a_json_object() {
     let Some(app) = TestApp::spawn().await else {
