@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use foobar_tools::stack::psql;
-use foobar_tools::{AsyncSite, SITE_HOST};
+use foobar_tools::{Site, SITE_HOST};
 use serde_json::{json, Value};
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
@@ -486,7 +486,7 @@ async fn scenario(browser: &mut Browser, target: &Target, username: &str) -> Res
         json!({"source": CSP_RECORDER}),
     )
     .await?;
-    let api = AsyncSite::new(&target.api_url, STEP_TIMEOUT)?;
+    let api = Site::with_timeout(&target.api_url, STEP_TIMEOUT)?;
     let password = format!("pw {username} {}", std::process::id());
 
     // Signed out: the two account forms, no post form.

@@ -70,17 +70,21 @@ fn psql(host: u32, service: &str, sql: &str) -> Result<String, String> {
 }
 
 /// Signs up a new account through `site` and posts `body` as it; the new post's id.
-fn post_as_new_user(site: &Site, title: &str, body: &str) -> i64 {
+async fn post_as_new_user(site: &Site, title: &str, body: &str) -> i64 {
     let account = Account::random("cluster").unwrap();
     let session = site
         .sign_up_until(&account, Duration::from_secs(30))
+        .await
         .unwrap();
     let created = site
         .signed_in(&session)
         .post_json("/api/posts", &json!({ "title": title, "body": body }))
+        .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    created.json::<Value>().unwrap()["id"].as_i64().unwrap()
+    created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
 }
 
 /// The stack's services with a running container on host N, sorted.
@@ -151,9 +155,9 @@ fn holds_vip(host: u32) -> bool {
     hosts_succeeds(&["holds-vip", &host.to_string()])
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
-fn one_load_balancer_holds_the_virtual_ip_and_the_site_answers_there() {
+async fn one_load_balancer_holds_the_virtual_ip_and_the_site_answers_there() {
     let holders: Vec<u32> = (1..=3).filter(|&host| holds_vip(host)).collect();
     assert_eq!(
         holders.len(),
@@ -163,25 +167,28 @@ fn one_load_balancer_holds_the_virtual_ip_and_the_site_answers_there() {
     assert_ne!(holders, [1], "h1 runs no load balancer");
 
     let site = Site::new(&format!("http://{VIP}")).unwrap();
-    assert_eq!(site.get("/").unwrap().status(), 200);
-    assert_eq!(site.get("/api/ready").unwrap().status(), 200);
+    assert_eq!(site.get("/").await.unwrap().status(), 200);
+    assert_eq!(site.get("/api/ready").await.unwrap().status(), 200);
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
-fn a_post_written_through_one_web_host_is_read_through_the_other() {
+async fn a_post_written_through_one_web_host_is_read_through_the_other() {
     let (h2, h3) = (
         Site::new(&web_url(2)).unwrap(),
         Site::new(&web_url(3)).unwrap(),
     );
-    let id = post_as_new_user(&h2, "across hosts", "written via h2");
+    let id = post_as_new_user(&h2, "across hosts", "written via h2").await;
 
-    let read = h3.get(&format!("/api/posts/{id}")).unwrap();
+    let read = h3.get(&format!("/api/posts/{id}")).await.unwrap();
     assert_eq!(read.status(), 200);
-    assert_eq!(read.json::<Value>().unwrap()["body"], "written via h2");
+    assert_eq!(
+        read.json::<Value>().await.unwrap()["body"],
+        "written via h2"
+    );
     for site in [&h2, &h3] {
         assert_eq!(
-            site.get("/").unwrap().status(),
+            site.get("/").await.unwrap().status(),
             200,
             "the page on {}",
             site.base()
@@ -225,9 +232,9 @@ fn wait_until_the_database_is_whole() {
     );
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
-fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writes() {
+async fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writes() {
     // Synchronous mode took effect on a fresh cluster (Patroni 3.1.1 fixed it never doing so
     // when no replica streamed yet at the start).
     wait_until_the_database_is_whole();
@@ -244,7 +251,7 @@ fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writ
         "the primary commits synchronously to the standby Patroni names"
     );
     let site = Site::new(&format!("http://{VIP}")).unwrap();
-    let id = post_as_new_user(&site, "replicated", "on two hosts");
+    let id = post_as_new_user(&site, "replicated", "on two hosts").await;
 
     // Flushed there before the 201; replayed (visible to queries) a moment later.
     let query = format!("SELECT body FROM posts WHERE id = {id}");
@@ -274,9 +281,9 @@ fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writ
     }
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
-fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keyed_retry_applies_it_once(
+async fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keyed_retry_applies_it_once(
 ) {
     wait_until_the_database_is_whole();
     let primary = host_of("leader");
@@ -286,6 +293,7 @@ fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keye
     let account = Account::random("strict").unwrap();
     let session = site
         .sign_up_until(&account, Duration::from_secs(30))
+        .await
         .unwrap();
     let user = site.signed_in(&session);
     let standbys: Vec<String> = (1..=3)
@@ -319,16 +327,16 @@ fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keye
             .header("Idempotency-Key", "strict-1")
             .json(&post)
             .send()
-            .unwrap()
     };
     let started = std::time::Instant::now();
-    let first = keyed();
+    let first = keyed().await.unwrap();
     let waited = started.elapsed();
     scale(1);
 
     // Strict mode: the commit waits for a standby that is not there, and the app's deadline
     // (DATABASE_DEADLINE_MS, 2.5 s) answers 503 rather than letting the client hang.
-    assert_eq!(first.status(), 503, "{:?}", first.text());
+    let status = first.status();
+    assert_eq!(status, 503, "{:?}", first.text().await);
     assert!(
         waited < Duration::from_millis(4000),
         "answered within the deadline and a margin: {waited:?}"
@@ -336,7 +344,7 @@ fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keye
     wait_until_the_database_is_whole();
     // The unknown outcome resolves to exactly one post: the retry with the same key returns it
     // (or creates it, had the first never committed).
-    let again = keyed();
+    let again = keyed().await.unwrap();
     assert_eq!(again.status(), 201);
     let primary = host_of("leader");
     let same_key = psql(

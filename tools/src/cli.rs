@@ -46,7 +46,8 @@ pub fn print_and_write<R: std::fmt::Display>(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs `work` on a multi-threaded tokio runtime of its own: for the async tools' `run`.
+/// Runs `work` on a multi-threaded tokio runtime of its own: for the async tools' `run`, and
+/// for the blocking tools' requests to the site ([`crate::Site`] is async).
 pub fn block_on<T>(
     work: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {

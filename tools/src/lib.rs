@@ -15,7 +15,7 @@ pub mod stack;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-pub use site::{AsyncSite, Site, SITE_HOST};
+pub use site::{Site, SITE_HOST};
 pub use stack::{compose, compose_ok};
 
 /// Calls `check` every 200 ms until it returns true or `timeout` passes.

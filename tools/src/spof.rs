@@ -21,7 +21,7 @@ use crate::interrupt::{own_group, with_cleanup, Interrupt};
 use crate::probe::{self, idempotency_key, write_body, write_title, ProbeReport, Record};
 use crate::site::{default_site_url, Account};
 use crate::stack::{self, checked, compose_ok};
-use crate::{blocking, AsyncSite};
+use crate::{blocking, Site};
 
 /// The drills to run (foobar-spof's options).
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -82,7 +82,7 @@ const CLEANUP_READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Runs every drill in turn; stops at the first that fails or at a signal (each having
 /// undone its fault and deleted its writes by then).
 pub async fn run(config: &Config, interrupt: &Interrupt) -> Result<SpofReport> {
-    let site = AsyncSite::new(&config.url, Duration::from_secs(5))?;
+    let site = Site::with_timeout(&config.url, Duration::from_secs(5))?;
     let mut drills = Vec::new();
     for (service, fault, away_secs) in config.drills() {
         let drill = Drill {
@@ -112,7 +112,7 @@ struct Drill<'a> {
     /// `spof-SERVICE-FAULT`: the name of its probe's report.
     name: String,
     config: &'a Config,
-    site: &'a AsyncSite,
+    site: &'a Site,
     interrupt: &'a Interrupt,
     service: String,
     fault: Fault,
@@ -465,7 +465,7 @@ pub fn assess(records: &[Record], fault_at_ms: f64, back_at_ms: f64) -> Outage {
 /// are the user's), and the run's posts are counted (each write's title is unique) to find
 /// duplicates.
 pub async fn audit_writes(
-    site: &AsyncSite,
+    site: &Site,
     report: &ProbeReport,
     newest_id_before: i64,
 ) -> Result<WriteAudit> {
@@ -527,7 +527,7 @@ enum Retried {
 }
 
 /// Sends write `seq` of `run_id` again with its key, through `site` signed in as the run's user.
-async fn retry(site: &AsyncSite, run_id: &str, seq: u64) -> Result<Retried> {
+async fn retry(site: &Site, run_id: &str, seq: u64) -> Result<Retried> {
     let response = site
         .request(Method::POST, "/api/posts")
         .header("Idempotency-Key", idempotency_key(run_id, seq))
@@ -551,13 +551,13 @@ async fn retry(site: &AsyncSite, run_id: &str, seq: u64) -> Result<Retried> {
 
 /// The newest post's id through the site (0 when there is none): posts of a later run are all
 /// newer.
-pub async fn newest_post_id(site: &AsyncSite) -> Result<i64> {
+pub async fn newest_post_id(site: &Site) -> Result<i64> {
     let page = listing(site, "/api/posts?limit=1").await?;
     Ok(page["posts"][0]["id"].as_i64().unwrap_or(0))
 }
 
 /// A page of the post listing, which must answer 200.
-async fn listing(site: &AsyncSite, path: &str) -> Result<Value> {
+async fn listing(site: &Site, path: &str) -> Result<Value> {
     let (status, page) = site.get_json(path).await?;
     if status != StatusCode::OK {
         bail!("GET {}{path} answered {status}", site.base());
@@ -566,7 +566,7 @@ async fn listing(site: &AsyncSite, path: &str) -> Result<Value> {
 }
 
 /// Every post with an id above `after`, newest first.
-async fn posts_newer_than(site: &AsyncSite, after: i64) -> Result<Vec<Value>> {
+async fn posts_newer_than(site: &Site, after: i64) -> Result<Vec<Value>> {
     let mut posts = Vec::new();
     let mut path = "/api/posts?limit=100".to_owned();
     loop {

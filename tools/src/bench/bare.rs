@@ -11,7 +11,7 @@ use std::{fs, io};
 use anyhow::{bail, Context as _, Result};
 
 use crate::stack::checked;
-use crate::{repo_root, wait_until};
+use crate::{repo_root, wait_until, Site};
 
 /// A running bare nginx.
 pub struct BareNginx {
@@ -63,9 +63,10 @@ impl BareNginx {
             .context("starting nginx on the host (install it: apt-get install nginx)")?;
         checked(&output, || "nginx (the bare ceiling)".to_owned())?;
         let url = bare.url();
-        if !wait_until(Duration::from_secs(10), || {
-            reqwest::blocking::get(&url).is_ok_and(|r| r.status().is_success())
-        }) {
+        // It serves any Host, the site's included.
+        let site = Site::new(&url)?;
+        let wait = site.wait_for_ok("/", Duration::from_secs(10));
+        if !crate::cli::block_on(async { Ok(wait.await) })? {
             bail!("the bare nginx does not answer on {url}");
         }
         Ok(bare)

@@ -220,23 +220,27 @@ enum Target {
 fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Result<BenchReport> {
     let (rounds, secs) = config.plan();
     let duration = Duration::from_secs(secs.into());
-    config.urls.wait_until_up("bench")?;
-    let site = Site::new(&config.urls.url)?;
-    eprintln!(
-        "signing up {} and writing the post to read",
-        account.username
-    );
-    let session = site.sign_up_until(account, Duration::from_secs(60))?;
-    let response = site.signed_in(&session).post_json(
-        "/api/posts",
-        &serde_json::json!({ "title": "Benchmark", "body": "The post make bench reads." }),
-    )?;
-    if response.status() != reqwest::StatusCode::CREATED {
-        bail!("POST /api/posts answered {}", response.status());
-    }
-    let post_id = response.json::<serde_json::Value>()?["id"]
-        .as_i64()
-        .context("the created post has no id")?;
+    let post_id = crate::cli::block_on(async {
+        config.urls.wait_until_up("bench").await?;
+        let site = Site::new(&config.urls.url)?;
+        eprintln!(
+            "signing up {} and writing the post to read",
+            account.username
+        );
+        let session = site.sign_up_until(account, Duration::from_secs(60)).await?;
+        let post =
+            serde_json::json!({ "title": "Benchmark", "body": "The post make bench reads." });
+        let response = site
+            .signed_in(&session)
+            .post_json("/api/posts", &post)
+            .await?;
+        if response.status() != reqwest::StatusCode::CREATED {
+            bail!("POST /api/posts answered {}", response.status());
+        }
+        response.json::<serde_json::Value>().await?["id"]
+            .as_i64()
+            .context("the created post has no id")
+    })?;
     eprintln!("preparing the pgbench database in the db container");
     pgbench::init(interrupt)?;
     eprintln!("starting a bare nginx on the host");

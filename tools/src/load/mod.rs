@@ -206,19 +206,27 @@ fn measure_all(
     let plan = config.plan();
     let duration = Duration::from_secs_f64(plan.step_secs);
 
-    config.urls.wait_until_up("load")?;
-    let site = Site::new(&config.urls.url)?;
-    eprintln!(
-        "signing up {} through {}",
-        account.username, config.urls.url
-    );
-    let session = site.sign_up_until(account, Duration::from_secs(60))?;
-    let site = site.signed_in(&session);
-    eprintln!(
-        "seeding {} posts through {}",
-        config.seed_posts, config.urls.url
-    );
-    let post_id = seed(&site, config.seed_posts, marker, interrupt)?;
+    let (session, post_id) = crate::cli::block_on(async {
+        config.urls.wait_until_up("load").await?;
+        let site = Site::new(&config.urls.url)?;
+        eprintln!(
+            "signing up {} through {}",
+            account.username, config.urls.url
+        );
+        let session = site.sign_up_until(account, Duration::from_secs(60)).await?;
+        eprintln!(
+            "seeding {} posts through {}",
+            config.seed_posts, config.urls.url
+        );
+        let post_id = seed(
+            &site.signed_in(&session),
+            config.seed_posts,
+            marker,
+            interrupt,
+        )
+        .await?;
+        Ok((session, post_id))
+    })?;
     eprintln!("preparing the pgbench database in the db container");
     pgbench::init(interrupt)?;
 
@@ -328,19 +336,21 @@ fn measure(
 }
 
 /// Creates `count` posts titled `marker` through the site; returns the id of the last.
-fn seed(site: &Site, count: u32, marker: &str, interrupt: &Interrupt) -> Result<i64> {
+async fn seed(site: &Site, count: u32, marker: &str, interrupt: &Interrupt) -> Result<i64> {
     let mut id = None;
     for n in 1..=count {
         interrupt.check()?;
         let body = format!("Seed post {n}, for the reads of the load test to find.");
         let response = site
             .post_json("/api/posts", &post(marker, &body))
+            .await
             .context("seeding")?;
         if response.status() != reqwest::StatusCode::CREATED {
             bail!("seeding: POST /api/posts answered {}", response.status());
         }
         id = response
             .json::<serde_json::Value>()
+            .await
             .context("seeding: reading the created post")?["id"]
             .as_i64();
     }

@@ -184,16 +184,22 @@ fn measure_all(
     interrupt: &Interrupt,
 ) -> Result<ScaleReport> {
     let plan = config.plan();
-    let site = Site::new(&config.url)?;
-    if !site.wait_for_ok("/api/ready", Duration::from_secs(30)) {
-        bail!(
-            "{} is not ready (is the cluster up? `make cluster-up`)",
-            config.url
-        );
-    }
-    eprintln!("signing up {} through {}", account.username, config.url);
-    let session = site.sign_up_until(account, Duration::from_secs(60))?;
-    let post_id = seed(&site.signed_in(&session), 1, marker, interrupt)?;
+    let (session, post_id) = crate::cli::block_on(async {
+        let site = Site::new(&config.url)?;
+        if !site
+            .wait_for_ok("/api/ready", Duration::from_secs(30))
+            .await
+        {
+            bail!(
+                "{} is not ready (is the cluster up? `make cluster-up`)",
+                config.url
+            );
+        }
+        eprintln!("signing up {} through {}", account.username, config.url);
+        let session = site.sign_up_until(account, Duration::from_secs(60)).await?;
+        let post_id = seed(&site.signed_in(&session), 1, marker, interrupt).await?;
+        Ok((session, post_id))
+    })?;
     let read = Endpoint::Post.request(&config.url, post_id, marker, &session);
 
     let mut ramps = Vec::new();

@@ -34,7 +34,7 @@ pub use report::{summarize, Report, Writes};
 pub use run::{idempotency_key, idempotency_key_prefix, run, write_body, write_title, StopReason};
 
 use crate::site::{Account, Session};
-use crate::{stack, AsyncSite};
+use crate::{stack, Site};
 
 /// How long the audit waits for the site to be ready before reading the writes back.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -175,14 +175,14 @@ fn report(
 
 /// Creates `account` on the site at `url` and signs in to it, trying again for up to a minute
 /// while the site is away or not ready (it may be restarting: see
-/// [`AsyncSite::sign_up_until`]). `None` if `stop` completes first (the account may then
+/// [`Site::sign_up_until`]). `None` if `stop` completes first (the account may then
 /// exist: remove it).
 pub async fn sign_up(
     url: &str,
     account: &Account,
     stop: impl Future<Output = ()>,
 ) -> Result<Option<Session>> {
-    let site = AsyncSite::new(url, SIGN_UP_REQUEST_TIMEOUT)?;
+    let site = Site::with_timeout(url, SIGN_UP_REQUEST_TIMEOUT)?;
     tokio::select! {
         session = site.sign_up_until(account, SIGN_UP_TIMEOUT) => session.map(Some),
         () = stop => Ok(None),
@@ -191,7 +191,7 @@ pub async fn sign_up(
 
 /// Reads each post of `ids` back through `site` once it is ready; returns how many are gone
 /// (404). Any other answer means the audit cannot tell: an error.
-pub async fn count_lost(site: &AsyncSite, ids: &[i64]) -> Result<usize> {
+pub async fn count_lost(site: &Site, ids: &[i64]) -> Result<usize> {
     if ids.is_empty() {
         return Ok(0);
     }
@@ -251,7 +251,7 @@ impl ProbeReport {
 
     /// Reads the acknowledged writes back through the site: sets `summary.writes.lost`.
     pub async fn audit_writes(&mut self) -> Result<()> {
-        let site = AsyncSite::new(&self.config.url, Duration::from_secs(10))?;
+        let site = Site::new(&self.config.url)?;
         let writes = &mut self.summary.writes;
         writes.lost = Some(count_lost(&site, &writes.acknowledged_ids).await?);
         Ok(())
