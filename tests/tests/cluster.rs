@@ -6,10 +6,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use foobar_tools::probe::{load_report, StopReason};
+use foobar_tools::probe::{ProbeReport, StopReason};
 use foobar_tools::site::Account;
 use foobar_tools::stack::{make, post_count};
-use foobar_tools::{repo_root, reports_dir, Site};
+use foobar_tools::{read_json, repo_root, reports_dir, Site};
 use serde_json::{json, Value};
 
 /// The load balancers' virtual IP (cluster/stack.yml), where clients go.
@@ -374,11 +374,10 @@ fn db_drill(fault: &str, count: u32) -> Vec<Value> {
         ]),
         "make cluster-db-drill DB_FAULT={fault} failed"
     );
-    let failovers: Vec<Value> =
-        serde_json::from_slice(&std::fs::read(&failovers).expect("the failovers' report")).unwrap();
+    let failovers: Vec<Value> = read_json(&failovers).unwrap();
     // Over the whole run: every keyed write acknowledged in the end, each read back, and no
     // post beyond those acknowledged (a write applied twice).
-    let report = load_report(reports_dir().join(format!("{name}.json")));
+    let report: ProbeReport = read_json(&reports_dir().join(format!("{name}.json"))).unwrap();
     let writes = &report.summary.writes;
     assert_eq!(writes.lost, Some(0), "{writes:?}");
     assert_eq!(
@@ -523,7 +522,7 @@ fn a_rolling_update_under_the_probe_fails_no_request_and_loses_no_write() {
         posts_before,
         "the probe removed its posts"
     );
-    let report = load_report(&path);
+    let report: ProbeReport = read_json(&path).unwrap();
     let summary = &report.summary;
     assert_eq!(
         report.stopped_by,
@@ -581,7 +580,7 @@ fn killing_the_host_of_the_asynchronous_standby_fails_no_request_and_loses_no_wr
         "make cluster-drill failed"
     );
 
-    let report = load_report(report_path);
+    let report: ProbeReport = read_json(&report_path).unwrap();
     let summary = &report.summary;
     assert!(summary.sent > 0);
     assert_eq!(summary.failed, 0, "no request failed: {summary:?}");
@@ -600,8 +599,7 @@ fn the_scale_out_ramps_run_with_one_two_and_three_app_hosts_and_print_their_knee
         "make cluster-scale failed"
     );
 
-    let report: foobar_tools::load::scale::ScaleReport =
-        serde_json::from_slice(&std::fs::read(&path).expect("scale.json")).unwrap();
+    let report: foobar_tools::load::scale::ScaleReport = read_json(&path).unwrap();
     assert_eq!(report.ramps.len(), 3);
     assert!(report.ramps.iter().all(|ramp| !ramp.steps.is_empty()));
     // Figures of this machine, printed, not asserted: `make cluster-scale` (longer, finer

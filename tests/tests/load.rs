@@ -4,8 +4,8 @@
 
 use foobar_tools::load::sign_in;
 use foobar_tools::load::{Endpoint, LoadReport};
-use foobar_tools::reports_dir;
 use foobar_tools::stack::{make, pgbench_database_exists, post_count, user_count};
+use foobar_tools::{read_json, reports_dir};
 
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
@@ -31,8 +31,7 @@ fn a_short_ramp_answers_every_endpoint_compares_three_ways_and_leaves_no_data() 
         !pgbench_database_exists().expect("list the databases"),
         "the pgbench database was dropped"
     );
-    let text = std::fs::read(&path).expect("make load wrote load.json");
-    let report: LoadReport = serde_json::from_slice(&text).expect("load.json parses");
+    let report: LoadReport = read_json(&path).unwrap();
     for endpoint in Endpoint::ALL {
         let ramp = report
             .ramps

@@ -3,9 +3,9 @@
 
 use std::sync::OnceLock;
 
-use foobar_tools::reports_dir;
 use foobar_tools::spof::{DrillResult, Fault, SpofReport};
 use foobar_tools::stack::{make, post_count, user_count};
+use foobar_tools::{read_json, reports_dir};
 
 struct Run {
     succeeded: bool,
@@ -30,9 +30,8 @@ fn run() -> &'static Run {
         let before = counts("before");
         let succeeded = make(&["spof", "SPOF_ARGS=--down-secs 3 --pause-secs 8"]);
         let after = counts("after");
-        let text = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (make spof wrote no report)", path.display()));
-        let report = serde_json::from_slice(&text).expect("spof.json parses");
+        let report =
+            read_json(&path).unwrap_or_else(|e| panic!("{e:#} (make spof wrote no report?)"));
         Run {
             succeeded,
             before,

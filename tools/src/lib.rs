@@ -65,6 +65,13 @@ pub fn write_report(
     Ok([json_path, svg_path])
 }
 
+/// Reads back a report that [`write_json`] wrote.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    use anyhow::Context as _;
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
 /// Writes a report as `<dir>/<name>.json` only (the part of [`write_report`] without a plot);
 /// returns its path.
 pub fn write_json(

@@ -551,7 +551,7 @@ async fn retry(site: &Site, run_id: &str, seq: u64) -> Result<Retried> {
 
 /// The newest post's id through the site (0 when there is none): posts of a later run are all
 /// newer.
-pub async fn newest_post_id(site: &Site) -> Result<i64> {
+async fn newest_post_id(site: &Site) -> Result<i64> {
     let page = listing(site, "/api/posts?limit=1").await?;
     Ok(page["posts"][0]["id"].as_i64().unwrap_or(0))
 }

@@ -114,11 +114,6 @@ pub fn user_count() -> Result<i64> {
     number("SELECT count(*) FROM users")
 }
 
-/// The highest post id (0 without posts): whatever a run writes gets a higher one.
-pub fn newest_post_id() -> Result<i64> {
-    number("SELECT coalesce(max(id), 0) FROM posts")
-}
-
 /// The database foobar-load fills for pgbench.
 pub const PGBENCH_DATABASE: &str = "pgbench";
 

@@ -19,7 +19,7 @@ pub mod svg;
 pub mod timeline;
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::pin;
 use std::time::Duration;
 use std::{fmt, fs, io};
@@ -302,13 +302,6 @@ impl fmt::Display for ProbeReport {
         }
         write!(f, "{}", timeline::render(&self.records))
     }
-}
-
-/// Reads a `NAME.json` back; panics with the reason if it cannot (it is meant for tests).
-pub fn load_report(path: impl AsRef<Path>) -> ProbeReport {
-    let path = path.as_ref();
-    let text = fs::read(path).unwrap_or_else(|err| panic!("read {}: {err}", path.display()));
-    serde_json::from_slice(&text).unwrap_or_else(|err| panic!("parse {}: {err}", path.display()))
 }
 
 #[cfg(test)]
