@@ -9,7 +9,7 @@ use foobar_tools::{read_json, reports_dir};
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
 fn a_short_bench_measures_every_tier_and_leaves_nothing_behind() {
-    let path = reports_dir().join("bench.json");
+    let path = reports_dir().unwrap().join("bench.json");
     let _ = std::fs::remove_file(&path);
     let posts_before = post_count().expect("count posts before the bench");
     let users_before = user_count().expect("count accounts before the bench");

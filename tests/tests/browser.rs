@@ -440,7 +440,7 @@ fn capabilities(resolve_to: &str) -> Capabilities {
 #[tokio::test]
 #[ignore = "needs a running stack and chromium: make test-browser, or make test"]
 async fn a_visitor_signs_up_posts_deletes_and_signs_out() -> Result<()> {
-    let reports = foobar_tools::reports_dir();
+    let reports = foobar_tools::reports_dir()?;
     std::fs::create_dir_all(&reports)?;
     let site_url = foobar_tools::site::default_site_url();
     let target = browser_target(&site_url)?;

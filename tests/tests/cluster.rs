@@ -22,7 +22,7 @@ fn web_url(host: u32) -> String {
 
 /// `docker ARGS` against host N's engine: its stdout, or its stderr if it failed.
 fn try_docker(host: u32, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(repo_root().join("cluster/hosts"))
+    let output = Command::new(repo_root().unwrap().join("cluster/hosts"))
         .arg("docker")
         .arg(host.to_string())
         .args(args)
@@ -135,7 +135,7 @@ fn a_fresh_cluster_has_three_managers_and_the_tasks_where_the_stack_file_puts_th
 
 /// `cluster/hosts ARGS`: whether it succeeded (its output is shown only if it did not).
 fn hosts_succeeds(args: &[&str]) -> bool {
-    let output = Command::new(repo_root().join("cluster/hosts"))
+    let output = Command::new(repo_root().unwrap().join("cluster/hosts"))
         .args(args)
         .output()
         .expect("run cluster/hosts");
@@ -198,7 +198,7 @@ async fn a_post_written_through_one_web_host_is_read_through_the_other() {
 
 /// Patroni's members (cluster/hosts db-members): (name, role, state) of each.
 fn db_members() -> Vec<(String, String, String)> {
-    let output = Command::new(repo_root().join("cluster/hosts"))
+    let output = Command::new(repo_root().unwrap().join("cluster/hosts"))
         .arg("db-members")
         .output()
         .expect("run cluster/hosts db-members");
@@ -364,7 +364,9 @@ async fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_
 /// twice; its per-failover report.
 fn db_drill(fault: &str, count: u32) -> Vec<Value> {
     let name = format!("cluster-db-drill-{fault}");
-    let failovers = reports_dir().join(format!("{name}-failovers.json"));
+    let failovers = reports_dir()
+        .unwrap()
+        .join(format!("{name}-failovers.json"));
     let _ = std::fs::remove_file(&failovers);
     assert!(
         make(&[
@@ -377,7 +379,8 @@ fn db_drill(fault: &str, count: u32) -> Vec<Value> {
     let failovers: Vec<Value> = read_json(&failovers).unwrap();
     // Over the whole run: every keyed write acknowledged in the end, each read back, and no
     // post beyond those acknowledged (a write applied twice).
-    let report: ProbeReport = read_json(&reports_dir().join(format!("{name}.json"))).unwrap();
+    let report: ProbeReport =
+        read_json(&reports_dir().unwrap().join(format!("{name}.json"))).unwrap();
     let writes = &report.summary.writes;
     assert_eq!(writes.lost, Some(0), "{writes:?}");
     assert_eq!(
@@ -470,7 +473,7 @@ fn with_its_data_lost_an_etcd_member_is_back_after_one_command() {
 
     assert!(rejoined, "cluster/hosts etcd-rejoin 3 succeeded");
     assert!(hosts_succeeds(&ETCD_HEALTHY));
-    let members = Command::new(repo_root().join("cluster/hosts"))
+    let members = Command::new(repo_root().unwrap().join("cluster/hosts"))
         .args(["etcdctl", "member", "list"])
         .output()
         .expect("run cluster/hosts etcdctl member list");
@@ -511,7 +514,7 @@ fn web_cannot_reach_the_database_but_the_app_can() {
 fn a_rolling_update_under_the_probe_fails_no_request_and_loses_no_write() {
     // The tools reach the cluster's database through cluster/hosts (as cluster/deploy does).
     std::env::set_var("FOOBAR_DB_EXEC", "cluster/hosts db-exec");
-    let path = reports_dir().join("cluster-deploy.json");
+    let path = reports_dir().unwrap().join("cluster-deploy.json");
     let _ = std::fs::remove_file(&path);
     let posts_before = post_count().expect("count the cluster's posts");
 
@@ -572,7 +575,9 @@ fn killing_the_host_of_the_asynchronous_standby_fails_no_request_and_loses_no_wr
         });
         assert!(back, "keepalived runs again on h{host}");
     }
-    let report_path = reports_dir().join(format!("cluster-drill-kill-h{host}.json"));
+    let report_path = reports_dir()
+        .unwrap()
+        .join(format!("cluster-drill-kill-h{host}.json"));
     let _ = std::fs::remove_file(&report_path);
 
     assert!(
@@ -591,7 +596,7 @@ fn killing_the_host_of_the_asynchronous_standby_fails_no_request_and_loses_no_wr
 #[test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
 fn the_scale_out_ramps_run_with_one_two_and_three_app_hosts_and_print_their_knees() {
-    let path = reports_dir().join("scale.json");
+    let path = reports_dir().unwrap().join("scale.json");
     let _ = std::fs::remove_file(&path);
 
     assert!(

@@ -8,7 +8,9 @@ use foobar_tools::{read_json, reports_dir};
 
 /// Runs `make deploy STRATEGY=… ARGS…` and returns the report it wrote.
 fn deploy(strategy: &str, args: &[&str]) -> ProbeReport {
-    let path = reports_dir().join(format!("deploy-{strategy}.json"));
+    let path = reports_dir()
+        .unwrap()
+        .join(format!("deploy-{strategy}.json"));
     let _ = std::fs::remove_file(&path);
     let posts_before = post_count().expect("count posts before the deploy");
     let users_before = user_count().expect("count accounts before the deploy");

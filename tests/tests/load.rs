@@ -10,7 +10,7 @@ use foobar_tools::{read_json, reports_dir};
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
 fn a_short_ramp_answers_every_endpoint_compares_three_ways_and_leaves_no_data() {
-    let path = reports_dir().join("load.json");
+    let path = reports_dir().unwrap().join("load.json");
     let _ = std::fs::remove_file(&path);
     let posts_before = post_count().expect("count posts before the ramp");
     let users_before = user_count().expect("count accounts before the ramp");

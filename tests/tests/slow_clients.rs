@@ -9,7 +9,7 @@ use foobar_tools::{read_json, reports_dir};
 #[test]
 #[ignore = "drives Docker and network namespaces as root: make test runs it"]
 fn a_user_is_answered_while_another_client_holds_thousands_of_slow_connections() {
-    let path = reports_dir().join("slow-clients-user.json");
+    let path = reports_dir().unwrap().join("slow-clients-user.json");
     let _ = std::fs::remove_file(&path);
 
     assert!(

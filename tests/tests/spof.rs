@@ -25,7 +25,7 @@ fn counts(when: &str) -> (i64, i64) {
 fn run() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
     RUN.get_or_init(|| {
-        let path = reports_dir().join("spof.json");
+        let path = reports_dir().unwrap().join("spof.json");
         let _ = std::fs::remove_file(&path);
         let before = counts("before");
         let succeeded = make(&["spof", "SPOF_ARGS=--down-secs 3 --pause-secs 8"]);

@@ -22,8 +22,10 @@ pub fn main<C: Args>(
         Ok(config) => config,
         Err(error) => error.exit(),
     };
-    let result = Interrupt::install()
-        .context("handling Ctrl-C and the termination signals")
+    // Every tool runs Compose, cluster/hosts or psql from the checkout, and reports into it by
+    // default: found before the run makes anything it would then fail to remove.
+    let result = crate::repo_root()
+        .and_then(|_| Interrupt::install().context("handling Ctrl-C and the termination signals"))
         .and_then(|interrupt| run(config, &interrupt));
     result.unwrap_or_else(|error| {
         let tool = name.strip_prefix("foobar-").unwrap_or(name);
@@ -32,16 +34,14 @@ pub fn main<C: Args>(
     })
 }
 
-/// The end of a report tool's `run`: prints `report`, writes it into `dir` with `write`, and
-/// prints the paths written.
+/// The end of a report tool's `run`: prints `report`, writes it with `write`, and prints the
+/// paths written.
 pub fn print_and_write<R: std::fmt::Display>(
     report: &R,
-    dir: &std::path::Path,
-    write: impl FnOnce(&R) -> std::io::Result<[std::path::PathBuf; 2]>,
+    write: impl FnOnce(&R) -> anyhow::Result<[std::path::PathBuf; 2]>,
 ) -> anyhow::Result<ExitCode> {
     print!("{report}");
-    let [json, svg] =
-        write(report).with_context(|| format!("writing the report into {}", dir.display()))?;
+    let [json, svg] = write(report)?;
     println!("report: {}\n        {}", json.display(), svg.display());
     Ok(ExitCode::SUCCESS)
 }

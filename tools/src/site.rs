@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
@@ -22,7 +22,7 @@ pub const SITE_HOST: &str = "www.foobar.com";
 /// the repository's `.env`: the order Compose and the Makefile use, so that a tool run directly
 /// goes where the stack is.
 pub fn default_site_url() -> String {
-    site_url(&crate::repo_root().join(".env"), from_process)
+    site_url(&dotenv(), from_process)
 }
 
 /// Where a harness reaches the stack: the site through nginx, and the app alone (published for
@@ -70,7 +70,14 @@ impl StackUrls {
 /// publishes it, `http://127.0.0.1:APP_DIRECT_PORT` (18000 by default), the port found as in
 /// [`default_site_url`].
 pub fn default_direct_url() -> String {
-    direct_url(&crate::repo_root().join(".env"), from_process)
+    direct_url(&dotenv(), from_process)
+}
+
+/// The checkout's `.env`; outside one, none (the environment alone).
+fn dotenv() -> PathBuf {
+    crate::repo_root()
+        .map(|root| root.join(".env"))
+        .unwrap_or_default()
 }
 
 fn from_process(name: &str) -> Option<String> {

@@ -53,8 +53,8 @@ pub struct Config {
 
 impl Config {
     /// `--out`, else [`crate::reports_dir`].
-    pub fn out_dir(&self) -> PathBuf {
-        self.out.clone().unwrap_or_else(crate::reports_dir)
+    pub fn out_dir(&self) -> Result<PathBuf> {
+        self.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
     /// The drills in order: each service killed, then the database paused.
@@ -185,15 +185,7 @@ impl Drill<'_> {
             report.summary.writes.lost = Some(writes.lost);
         }
         let removed = self.remove_writes(&mut report, completed, back).await;
-        let written = report
-            .write()
-            .with_context(|| {
-                format!(
-                    "writing the drill's report into {}",
-                    report.out_dir().display()
-                )
-            })
-            .map(drop);
+        let written = report.write().map(drop);
         let (window, writes) = with_cleanup(audited, removed.and(written))?;
         Ok(DrillResult {
             name: self.name.clone(),

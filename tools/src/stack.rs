@@ -13,18 +13,18 @@ use crate::repo_root;
 
 /// `docker compose ARGS` for this project (honours `COMPOSE_PROJECT_NAME`), not yet run. In a
 /// process group of its own ([`own_group`]): a Ctrl-C must not cut a cleanup's command short.
-pub fn compose_command(args: &[&str]) -> Command {
+pub fn compose_command(args: &[&str]) -> Result<Command> {
     let mut command = Command::new("docker");
     own_group(&mut command)
         .arg("compose")
         .args(args)
-        .current_dir(repo_root());
-    command
+        .current_dir(repo_root()?);
+    Ok(command)
 }
 
 /// Runs `docker compose ARGS`; fails only if it cannot be started.
 pub fn compose(args: &[&str]) -> Result<Output> {
-    compose_command(args)
+    compose_command(args)?
         .output()
         .context("running docker compose (is Docker installed?)")
 }
@@ -52,10 +52,17 @@ pub fn checked(output: &Output, what: impl FnOnce() -> String) -> Result<String>
 /// In the terminal's process group, unlike the tools' children: a Ctrl-C of the test that runs
 /// it reaches the tool under make, which then cleans up and exits.
 pub fn make(args: &[&str]) -> bool {
+    let root = match repo_root() {
+        Ok(root) => root,
+        Err(err) => {
+            eprintln!("make {}: {err:#}", args.join(" "));
+            return false;
+        }
+    };
     Command::new("make")
         .arg("--no-print-directory")
         .args(args)
-        .current_dir(repo_root())
+        .current_dir(root)
         .status()
         .is_ok_and(|status| status.success())
 }
@@ -65,7 +72,7 @@ pub fn make(args: &[&str]) -> bool {
 /// a container made before secrets); `args` are the script's `$1`, `$2`..., passed unquoted.
 /// The container is Compose's `db`, or, when `FOOBAR_DB_EXEC` is set, whatever that command
 /// runs its arguments in (the cluster's: `cluster/hosts db-exec`, relative to the repository).
-pub fn in_db(script: &str, args: &[&str]) -> Command {
+pub fn in_db(script: &str, args: &[&str]) -> Result<Command> {
     let script = format!(
         r#"export PGPASSWORD="${{POSTGRES_PASSWORD:-$(cat "$POSTGRES_PASSWORD_FILE")}}" PGHOST=127.0.0.1 PGUSER="$POSTGRES_USER" PGDATABASE="$POSTGRES_DB"; {script}"#
     );
@@ -78,8 +85,8 @@ pub fn in_db(script: &str, args: &[&str]) -> Command {
             own_group(&mut command)
                 .args(words)
                 .args(&all)
-                .current_dir(repo_root());
-            command
+                .current_dir(repo_root()?);
+            Ok(command)
         }
         _ => {
             let mut compose = vec!["exec", "-T", "db"];
@@ -92,7 +99,7 @@ pub fn in_db(script: &str, args: &[&str]) -> Command {
 /// Runs `sql` with psql in the app's database; returns the rows, unaligned (`|` between
 /// columns), without headers.
 pub fn psql(sql: &str) -> Result<String> {
-    let output = in_db(r#"psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1""#, &[sql])
+    let output = in_db(r#"psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1""#, &[sql])?
         .output()
         .context("running docker compose exec db psql")?;
     checked(&output, || format!("psql in the db container: {sql}"))

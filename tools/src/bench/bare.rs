@@ -102,17 +102,20 @@ impl Drop for BareNginx {
 
 /// The directory: the configuration, a copy of the site's files (readable by nginx's workers,
 /// which run as www-data when nginx starts as root), a temp directory.
-fn prepare(dir: &Path, port: u16, workers: u32) -> io::Result<()> {
+fn prepare(dir: &Path, port: u16, workers: u32) -> Result<()> {
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir.join("tmp"))?;
     fs::create_dir_all(dir.join("html"))?;
-    for entry in fs::read_dir(repo_root().join("nginx/html"))? {
+    for entry in fs::read_dir(repo_root()?.join("nginx/html"))? {
         let entry = entry?;
         if entry.file_type()?.is_file() {
             fs::copy(entry.path(), dir.join("html").join(entry.file_name()))?;
         }
     }
-    fs::write(dir.join("nginx.conf"), config(dir, port, workers))
+    Ok(fs::write(
+        dir.join("nginx.conf"),
+        config(dir, port, workers),
+    )?)
 }
 
 /// A port nothing listens on now (the kernel's pick; nginx binds it a moment later).

@@ -18,7 +18,7 @@ pub mod wrk;
 
 use std::path::PathBuf;
 use std::time::Duration;
-use std::{fmt, io, thread};
+use std::{fmt, thread};
 
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
@@ -450,13 +450,13 @@ fn figure(case: Case, target: &Target, connections: u32, runs: Vec<Measured>) ->
 
 impl BenchReport {
     /// `--out`, else [`crate::reports_dir`].
-    pub fn out_dir(&self) -> PathBuf {
-        self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    pub fn out_dir(&self) -> Result<PathBuf> {
+        self.config.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
     /// Writes `bench.json` into [`Self::out_dir`]; returns its path.
-    pub fn write(&self) -> io::Result<PathBuf> {
-        crate::write_json(&self.out_dir(), "bench", self)
+    pub fn write(&self) -> Result<PathBuf> {
+        crate::write_json(&self.out_dir()?, "bench", self)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use foobar_tools::bench::{self, Config};
 use foobar_tools::cli;
 use foobar_tools::interrupt::Interrupt;
@@ -23,9 +23,7 @@ fn main() -> ExitCode {
 fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
     let report = bench::run(config, interrupt)?;
     print!("{report}");
-    let json = report
-        .write()
-        .with_context(|| format!("writing the report into {}", report.out_dir().display()))?;
+    let json = report.write()?;
     println!("report: {}", json.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -23,5 +23,5 @@ fn main() -> ExitCode {
 
 fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
     let report = load::run(config, interrupt)?;
-    cli::print_and_write(&report, &report.out_dir(), |report| report.write())
+    cli::print_and_write(&report, |report| report.write())
 }

@@ -12,7 +12,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use foobar_tools::cli;
 use foobar_tools::interrupt::{with_cleanup, Interrupt};
 use foobar_tools::probe::{self, Config, StopReason};
@@ -56,9 +56,7 @@ async fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
         report.remove_writes().await
     };
     print!("{report}");
-    let [json, svg] = report
-        .write()
-        .with_context(|| format!("writing the report into {}", report.out_dir().display()))?;
+    let [json, svg] = report.write()?;
     println!("report: {}\n        {}", json.display(), svg.display());
     with_cleanup(audited, removed)?;
 

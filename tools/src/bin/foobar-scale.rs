@@ -22,5 +22,5 @@ fn main() -> ExitCode {
 
 fn run(config: ScaleConfig, interrupt: &Interrupt) -> Result<ExitCode> {
     let report = scale::run(config, interrupt)?;
-    cli::print_and_write(&report, &report.out_dir(), |report| report.write())
+    cli::print_and_write(&report, |report| report.write())
 }

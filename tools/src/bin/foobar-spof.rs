@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use foobar_tools::cli;
 use foobar_tools::interrupt::Interrupt;
 use foobar_tools::spof::{self, Config};
@@ -24,9 +24,7 @@ fn main() -> ExitCode {
 
 async fn run(config: &Config, interrupt: &Interrupt) -> Result<ExitCode> {
     let report = spof::run(config, interrupt).await?;
-    let dir = config.out_dir();
-    let path = foobar_tools::write_json(&dir, "spof", &report)
-        .with_context(|| format!("writing spof.json into {}", dir.display()))?;
+    let path = foobar_tools::write_json(&config.out_dir()?, "spof", &report)?;
     println!("\n{report}\nreport: {}", path.display());
     if report.healthy() {
         Ok(ExitCode::SUCCESS)

@@ -23,7 +23,7 @@ pub mod svg;
 
 use std::path::PathBuf;
 use std::time::Duration;
-use std::{fmt, io, thread};
+use std::{fmt, thread};
 
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
@@ -359,13 +359,13 @@ async fn seed(site: &Site, count: u32, marker: &str, interrupt: &Interrupt) -> R
 
 impl LoadReport {
     /// `--out`, else [`crate::reports_dir`].
-    pub fn out_dir(&self) -> PathBuf {
-        self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    pub fn out_dir(&self) -> Result<PathBuf> {
+        self.config.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
     /// Writes `load.json` and `load.svg` into [`Self::out_dir`]; returns their paths.
-    pub fn write(&self) -> io::Result<[PathBuf; 2]> {
-        crate::write_report(&self.out_dir(), "load", self, &svg::render(self))
+    pub fn write(&self) -> Result<[PathBuf; 2]> {
+        crate::write_report(&self.out_dir()?, "load", self, &svg::render(self))
     }
 }
 

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
-use std::{fmt, io, thread};
+use std::{fmt, thread};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
@@ -109,12 +109,12 @@ impl ScaleReport {
     }
 
     /// `--out`, else [`crate::reports_dir`].
-    pub fn out_dir(&self) -> PathBuf {
-        self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    pub fn out_dir(&self) -> Result<PathBuf> {
+        self.config.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
     /// Writes `scale.json` and `scale.svg` into [`Self::out_dir`]; returns their paths.
-    pub fn write(&self) -> io::Result<[PathBuf; 2]> {
+    pub fn write(&self) -> Result<[PathBuf; 2]> {
         let title = format!(
             "Scaling out: GET /api/posts/{{id}} through the virtual IP, {} s steps",
             self.plan.step_secs
@@ -128,7 +128,7 @@ impl ScaleReport {
             self.cores
         );
         let svg = svg::render_ramps(&title, &subtitle, &self.ramps);
-        crate::write_report(&self.out_dir(), "scale", self, &svg)
+        crate::write_report(&self.out_dir()?, "scale", self, &svg)
     }
 }
 
@@ -168,7 +168,7 @@ pub fn run(config: ScaleConfig, interrupt: &Interrupt) -> Result<ScaleReport> {
 
 /// `cluster/hosts app-hosts COUNT`: the app on COUNT hosts (the virtual IP's last), waited for.
 fn app_hosts(count: u32) -> Result<()> {
-    let mut command = Command::new(crate::repo_root().join("cluster/hosts"));
+    let mut command = Command::new(crate::repo_root()?.join("cluster/hosts"));
     own_group(&mut command).args(["app-hosts", &count.to_string()]);
     let status = command.status().context("running cluster/hosts")?;
     if !status.success() {

@@ -228,8 +228,8 @@ pub async fn count_lost(site: &Site, ids: &[i64]) -> Result<usize> {
 
 impl ProbeReport {
     /// `--out`, else [`crate::reports_dir`].
-    pub fn out_dir(&self) -> PathBuf {
-        self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    pub fn out_dir(&self) -> Result<PathBuf> {
+        self.config.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
     /// Reads `--marks` (if given and written): sets `marks`.
@@ -276,9 +276,9 @@ impl ProbeReport {
     }
 
     /// Writes `NAME.json` and `NAME.svg` into [`Self::out_dir`]; returns their paths.
-    pub fn write(&self) -> io::Result<[PathBuf; 2]> {
+    pub fn write(&self) -> Result<[PathBuf; 2]> {
         let svg = svg::render(&self.name, &self.records, &self.summary, &self.marks);
-        crate::write_report(&self.out_dir(), &self.name, self, &svg)
+        crate::write_report(&self.out_dir()?, &self.name, self, &svg)
     }
 }
 
