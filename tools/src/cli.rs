@@ -2,6 +2,7 @@
 //! turning the outcome into its exit status, and value parsers for the numeric options (clap's
 //! `value_parser`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -38,12 +39,19 @@ pub fn main<C: Args>(
 /// paths written.
 pub fn print_and_write<R: std::fmt::Display>(
     report: &R,
-    write: impl FnOnce(&R) -> anyhow::Result<[std::path::PathBuf; 2]>,
+    write: impl FnOnce(&R) -> anyhow::Result<Vec<PathBuf>>,
 ) -> anyhow::Result<ExitCode> {
     print!("{report}");
-    let [json, svg] = write(report)?;
-    println!("report: {}\n        {}", json.display(), svg.display());
+    print_paths(&write(report)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `report: PATH`, and the other paths written under it.
+pub fn print_paths(paths: &[PathBuf]) {
+    for (i, path) in paths.iter().enumerate() {
+        let label = if i == 0 { "report:" } else { "" };
+        println!("{label:<8}{}", path.display());
+    }
 }
 
 /// Runs `work` on a multi-threaded tokio runtime of its own: for the async tools' `run`, and

@@ -1,11 +1,12 @@
 //! Shared pieces of the smoke tests and the operational tools: a client for the site as users
 //! reach it (through nginx on 127.0.0.1, with `Host: www.foobar.com`), Compose and database
-//! helpers, signal handling, and the report writer.
+//! helpers, signal handling, and the report writer (JSON, with a markdown page of its figures).
 
 pub mod bench;
 pub mod cli;
 pub mod interrupt;
 pub mod load;
+pub mod markdown;
 pub mod plot;
 pub mod probe;
 pub mod site;
@@ -84,39 +85,48 @@ pub fn reports_dir() -> anyhow::Result<PathBuf> {
     }
 }
 
-/// Writes a report as `<dir>/<name>.json` and `<dir>/<name>.svg`; returns their paths.
+/// Writes a report as `<dir>/<name>.json`, its page `<dir>/<name>.md` ([`markdown::page`]) and
+/// its plot `<dir>/<name>.svg`; returns their paths.
 pub fn write_report(
     dir: &Path,
     name: &str,
-    report: &impl serde::Serialize,
+    report: &impl markdown::Page,
     svg: &str,
-) -> anyhow::Result<[PathBuf; 2]> {
-    let json_path = write_json(dir, name, report)?;
-    let svg_path = dir.join(format!("{name}.svg"));
-    std::fs::write(&svg_path, svg).with_context(|| format!("writing {}", svg_path.display()))?;
-    Ok([json_path, svg_path])
+) -> anyhow::Result<Vec<PathBuf>> {
+    let mut paths = write_json(dir, name, report)?;
+    paths.push(write_file(
+        &dir.join(format!("{name}.svg")),
+        svg.as_bytes(),
+    )?);
+    Ok(paths)
+}
+
+/// [`write_report`] without a plot: `<dir>/<name>.json` and `<dir>/<name>.md`.
+pub fn write_json(
+    dir: &Path,
+    name: &str,
+    report: &impl markdown::Page,
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let json = serde_json::to_vec_pretty(report).context("serialising the report")?;
+    Ok(vec![
+        write_file(&dir.join(format!("{name}.json")), &json)?,
+        write_file(
+            &dir.join(format!("{name}.md")),
+            markdown::page(report).as_bytes(),
+        )?,
+    ])
+}
+
+fn write_file(path: &Path, contents: &[u8]) -> anyhow::Result<PathBuf> {
+    std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path.to_owned())
 }
 
 /// Reads back a report that [`write_json`] wrote.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
-}
-
-/// Writes a report as `<dir>/<name>.json` only (the part of [`write_report`] without a plot);
-/// returns its path.
-pub fn write_json(
-    dir: &Path,
-    name: &str,
-    report: &impl serde::Serialize,
-) -> anyhow::Result<PathBuf> {
-    let path = dir.join(format!("{name}.json"));
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        std::fs::write(&path, serde_json::to_vec_pretty(report)?)
-    };
-    write().with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
 }
 
 #[cfg(test)]
@@ -149,6 +159,42 @@ mod tests {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Figures {
+        rps: f64,
+    }
+
+    impl markdown::Page for Figures {
+        fn title(&self) -> String {
+            "Figures".into()
+        }
+
+        fn markdown(&self) -> String {
+            markdown::table(&["req/s"], [vec![markdown::count(self.rps)]])
+        }
+    }
+
+    #[test]
+    fn a_report_is_written_as_json_markdown_and_svg() {
+        let temp = TempDir::new("write");
+        let dir = temp.0.join("reports");
+        let report = Figures { rps: 14416.0 };
+
+        let paths = write_report(&dir, "run", &report, "<svg/>").unwrap();
+
+        let names: Vec<_> = paths
+            .iter()
+            .map(|p| p.strip_prefix(&dir).unwrap())
+            .collect();
+        assert_eq!(names, ["run.json", "run.md", "run.svg"].map(Path::new));
+        assert_eq!(read_json::<Figures>(&paths[0]).unwrap(), report);
+        let page = std::fs::read_to_string(&paths[1]).unwrap();
+        assert!(page.starts_with("# Figures\n\nRun "), "{page}");
+        assert!(page.ends_with("| req/s |\n| --- |\n| 14 416 |\n"), "{page}");
+        let error = read_json::<Figures>(&dir.join("none.json")).unwrap_err();
+        assert!(format!("{error:#}").contains("none.json"), "{error:#}");
     }
 
     #[test]

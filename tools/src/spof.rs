@@ -21,7 +21,7 @@ use crate::interrupt::{own_group, with_cleanup, Interrupt};
 use crate::probe::{self, idempotency_key, write_body, write_title, ProbeReport, Record};
 use crate::site::{default_site_url, Account};
 use crate::stack::{self, checked, compose_ok};
-use crate::{blocking, Site};
+use crate::{blocking, markdown, Site};
 
 /// The drills to run (foobar-spof's options).
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -597,41 +597,62 @@ impl SpofReport {
     }
 }
 
-impl fmt::Display for SpofReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "| component | fault | away | users saw | outage | back → ok | slowest answer while away | writes ack / failed / unknown | retried (replayed) | lost | duplicates | signed out (401) |"
-        )?;
-        writeln!(f, "|---|---|---|---|---|---|---|---|---|---|---|---|")?;
-        for d in &self.drills {
-            let saw: Vec<String> = d
-                .outage
-                .users_saw
-                .iter()
-                .map(|(k, v)| format!("{k} ×{v}"))
+impl markdown::Page for SpofReport {
+    fn title(&self) -> String {
+        "Single points of failure: foobar-spof".into()
+    }
+
+    /// One row per drill, as docs/spof.md gives them.
+    fn markdown(&self) -> String {
+        let secs = |ms: f64| format!("{:.2} s", ms / 1000.0);
+        let rows = self.drills.iter().map(|d| {
+            let saw: Vec<String> = (d.outage.users_saw.iter())
+                .map(|(what, n)| format!("{what} ×{n}"))
                 .collect();
-            writeln!(
-                f,
-                "| {} | {} | {:.1} s | {} | {:.2} s | {} | {:.2} s | {} / {} / {} | {} ({}) | {} | {} | {} |",
-                d.service,
-                d.fault.as_str(),
-                (d.back_at_ms - d.fault_at_ms) / 1000.0,
-                if saw.is_empty() { "nothing".to_owned() } else { saw.join(", ") },
-                d.outage.outage_ms / 1000.0,
-                d.outage.recovery_after_back_ms.map_or("never".to_owned(), |ms| format!("{:.2} s", ms / 1000.0)),
-                d.outage.slowest_while_down_ms / 1000.0,
-                d.writes.acknowledged,
-                d.writes.failed,
-                d.writes.unknown,
-                d.writes.retried,
-                d.writes.replayed,
-                d.writes.lost,
-                d.writes.duplicates,
-                d.writes.unauthorized,
-            )?;
-        }
-        Ok(())
+            let w = &d.writes;
+            vec![
+                d.service.clone(),
+                d.fault.as_str().to_owned(),
+                format!("{:.1} s", (d.back_at_ms - d.fault_at_ms) / 1000.0),
+                if saw.is_empty() {
+                    "nothing".into()
+                } else {
+                    saw.join(", ")
+                },
+                secs(d.outage.outage_ms),
+                d.outage.recovery_after_back_ms.map_or("never".into(), secs),
+                secs(d.outage.slowest_while_down_ms),
+                format!("{} / {} / {}", w.acknowledged, w.failed, w.unknown),
+                format!("{} ({})", w.retried, w.replayed),
+                format!("**{}**", w.lost),
+                format!("**{}**", w.duplicates),
+                format!("**{}**", w.unauthorized),
+            ]
+        });
+        markdown::table(
+            &[
+                "component",
+                "fault",
+                "away",
+                "what users saw",
+                "outage",
+                "back → site ok",
+                "slowest answer while away",
+                "writes acknowledged / failed / unknown",
+                "retried (were written after all)",
+                "lost",
+                "duplicated",
+                "signed out (401)",
+            ],
+            rows,
+        )
+    }
+}
+
+impl fmt::Display for SpofReport {
+    /// The markdown table (what `spof.md` holds).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(markdown::Page::markdown(self).trim_end())
     }
 }
 

@@ -1,9 +1,10 @@
 //! foobar-bench: each tier's throughput beside its own ceiling, in one run (closed loop with
 //! wrk, medians of interleaved runs). Needs `wrk` and Debian's `nginx` on PATH, the app published
 //! on --direct-url (`make bench` sees to it), and root for the two figures measured inside
-//! containers' network namespaces (skipped otherwise). Prints a table, writes `<out>/bench.json`.
-//! Removes its account, its post and the pgbench database when it ends, also on an error or a
-//! signal. Exit codes: 0 done, 1 a run failed, 2 bad usage, 128 + the signal when interrupted.
+//! containers' network namespaces (skipped otherwise). Prints a table, writes `<out>/bench.json`
+//! and `bench.md`. Removes its account, its post and the pgbench database when it ends, also on
+//! an error or a signal. Exit codes: 0 done, 1 a run failed, 2 bad usage, 128 + the signal when
+//! interrupted.
 
 use std::process::ExitCode;
 
@@ -22,8 +23,5 @@ fn main() -> ExitCode {
 
 fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
     let report = bench::run(config, interrupt)?;
-    print!("{report}");
-    let json = report.write()?;
-    println!("report: {}", json.display());
-    Ok(ExitCode::SUCCESS)
+    cli::print_and_write(&report, |report| report.write())
 }

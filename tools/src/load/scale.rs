@@ -20,7 +20,7 @@ use super::ramp::Ramp;
 use super::{ramp_at_fixed_rates, seed, svg, write_ramps, Endpoint, Plan, USER_PREFIX, WARM_UP};
 use crate::interrupt::{own_group, with_cleanup, Interrupt};
 use crate::site::Account;
-use crate::{stack, Site};
+use crate::{markdown, stack, Site};
 
 /// Every host runs the app, as the stack is deployed: what the run restores.
 const ALL_HOSTS: u32 = 3;
@@ -113,8 +113,9 @@ impl ScaleReport {
         self.config.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
-    /// Writes `scale.json` and `scale.svg` into [`Self::out_dir`]; returns their paths.
-    pub fn write(&self) -> Result<[PathBuf; 2]> {
+    /// Writes `scale.json`, `scale.md` and `scale.svg` into [`Self::out_dir`]; returns their
+    /// paths.
+    pub fn write(&self) -> Result<Vec<PathBuf>> {
         let title = format!(
             "Scaling out: GET /api/posts/{{id}} through the virtual IP, {} s steps",
             self.plan.step_secs
@@ -129,6 +130,48 @@ impl ScaleReport {
         );
         let svg = svg::render_ramps(&title, &subtitle, &self.ramps);
         crate::write_report(&self.out_dir()?, "scale", self, &svg)
+    }
+}
+
+impl markdown::Page for ScaleReport {
+    fn title(&self) -> String {
+        "Scaling out: foobar-scale".into()
+    }
+
+    fn started_at(&self) -> Option<&str> {
+        Some(&self.started_at)
+    }
+
+    /// The knee by app hosts, as docs/cluster.md gives it.
+    fn markdown(&self) -> String {
+        let req_s = |rps: Option<f64>| {
+            rps.map_or("none".into(), |rps| {
+                format!("{} req/s", markdown::count(rps))
+            })
+        };
+        let rows =
+            (self.scaling().into_iter().zip(&self.ramps)).map(|((hosts, knee, factor), ramp)| {
+                let most = (ramp.steps.iter())
+                    .map(|s| s.measured.achieved_rps)
+                    .fold(0.0, f64::max);
+                vec![
+                    hosts.to_string(),
+                    req_s(knee),
+                    markdown::ratio(factor),
+                    req_s(served_in_full(ramp)),
+                    req_s(Some(most)),
+                ]
+            });
+        markdown::table(
+            &[
+                "app hosts",
+                "knee (p99 < 50 ms)",
+                "× the first knee",
+                "served in full up to (the last step not saturated)",
+                "most achieved",
+            ],
+            rows,
+        )
     }
 }
 
@@ -330,6 +373,21 @@ mod tests {
             knee_rps: None,
         };
         assert_eq!(served_in_full(&ramp), Some(2000.0));
+    }
+
+    #[test]
+    fn markdown_gives_the_knees_as_docs_cluster_does() {
+        let text = markdown::Page::markdown(&report(&[Some(1000.0), Some(1500.0), None]));
+        assert!(text.starts_with("| app hosts | knee (p99 < 50 ms) | × the first knee |"));
+        for expected in [
+            "| 2 | 1 500 req/s | 1.50 | 1 000 req/s | 990 req/s |",
+            "| 3 | none | - | 1 000 req/s | 990 req/s |",
+        ] {
+            assert!(
+                text.lines().any(|line| line == expected),
+                "{expected:?} in\n{text}"
+            );
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub use report::{summarize, Report, Writes};
 pub use run::{idempotency_key, idempotency_key_prefix, run, write_body, write_title, StopReason};
 
 use crate::site::{Account, Session};
-use crate::{stack, Site};
+use crate::{markdown, stack, Site};
 
 /// How long the audit waits for the site to be ready before reading the writes back.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -275,10 +275,88 @@ impl ProbeReport {
         Ok(())
     }
 
-    /// Writes `NAME.json` and `NAME.svg` into [`Self::out_dir`]; returns their paths.
-    pub fn write(&self) -> Result<[PathBuf; 2]> {
+    /// Writes `NAME.json`, `NAME.md` and `NAME.svg` into [`Self::out_dir`]; returns their paths.
+    pub fn write(&self) -> Result<Vec<PathBuf>> {
         let svg = svg::render(&self.name, &self.records, &self.summary, &self.marks);
         crate::write_report(&self.out_dir()?, &self.name, self, &svg)
+    }
+}
+
+impl markdown::Page for ProbeReport {
+    fn title(&self) -> String {
+        format!("Probe: {}", self.name)
+    }
+
+    fn started_at(&self) -> Option<&str> {
+        Some(&self.started_at)
+    }
+
+    /// What users saw, as docs/deploy.md and docs/cluster.md give it (one column per run there).
+    fn markdown(&self) -> String {
+        let s = &self.summary;
+        let w = &s.writes;
+        let mut failures: Vec<String> = (s.failures_by_status.iter())
+            .filter(|(_, &n)| n > 0)
+            .map(|(status, n)| format!("{status} ×{n}"))
+            .chain(
+                (s.failures_by_error.iter())
+                    .filter(|(_, &n)| n > 0)
+                    .map(|(error, n)| format!("{} ×{n}", error.as_str())),
+            )
+            .collect();
+        if s.maintenance > 0 {
+            failures.push(format!("{} of them the maintenance page", s.maintenance));
+        }
+        let mut failed = format!("**{}**", s.failed);
+        if !failures.is_empty() {
+            failed += &format!(" ({})", failures.join(", "));
+        }
+        let errors = |kind| s.failures_by_error.get(&kind).copied().unwrap_or(0);
+        let secs = |ms: f64| format!("{:.2} s", ms / 1000.0);
+        let rows = [
+            ("requests sent", markdown::count(s.sent as f64)),
+            ("failed", failed),
+            ("downtime (first → last failure)", secs(s.downtime_ms)),
+            (
+                "refused / reset / timed out",
+                format!(
+                    "{} / {} / {}",
+                    errors(ErrorKind::Refused),
+                    errors(ErrorKind::Reset),
+                    errors(ErrorKind::Timeout)
+                ),
+            ),
+            (
+                "writes: sent / acknowledged / failed / lost",
+                format!(
+                    "{} / {} / {} / {}",
+                    w.sent,
+                    w.acknowledged,
+                    w.failed + w.unknown,
+                    w.lost.map_or("not audited".into(), |n| n.to_string())
+                ),
+            ),
+            (
+                "latency p50 / p99 of ok requests, max of all",
+                format!(
+                    "{} / {} / {}",
+                    markdown::latency(s.p50_ms),
+                    markdown::latency(s.p99_ms),
+                    markdown::latency(Some(s.max_latency_ms))
+                ),
+            ),
+            (
+                "requests in flight at the switch",
+                s.in_flight_at_switch.to_string(),
+            ),
+            (
+                "old and new versions both answered",
+                s.versions_overlap_ms.map_or("-".into(), secs),
+            ),
+            ("answered 401 (signed out)", s.unauthorized.to_string()),
+        ];
+        let rows = rows.map(|(what, value)| vec![what.to_owned(), value]);
+        markdown::table(&["", &self.name], rows)
     }
 }
 
@@ -321,6 +399,40 @@ mod tests {
 
         let at: Vec<(f64, &str)> = marks.iter().map(|m| (m.at_ms, m.label.as_str())).collect();
         assert_eq!(at, [(5000.0, "h1 killed"), (12500.0, "db3 promoted")]);
+    }
+
+    #[test]
+    fn markdown_gives_what_users_saw_as_docs_deploy_does() {
+        use record::sample::{error, maintenance, ok};
+        let config: Config = crate::cli::try_parse(&["--name", "deploy-single"]).unwrap();
+        let records = vec![
+            ok(0, Kind::Page, 0.0, "v1"),
+            maintenance(1, Kind::List, 20.0),
+            error(2, Kind::Write, 40.0, ErrorKind::Refused),
+            maintenance(3, Kind::List, 700.0),
+            ok(4, Kind::List, 720.0, "v2"),
+        ];
+        let outcome = run::Outcome {
+            records,
+            stopped_by: StopReason::NewVersion,
+        };
+        let report = report(config, new_run_id(), outcome, None);
+
+        let text = markdown::Page::markdown(&report);
+
+        for expected in [
+            "|  | deploy-single |",
+            "| requests sent | 5 |",
+            "| failed | **3** (503 ×2, refused ×1, 2 of them the maintenance page) |",
+            "| downtime (first → last failure) | 0.68 s |",
+            "| refused / reset / timed out | 1 / 0 / 0 |",
+            "| writes: sent / acknowledged / failed / lost | 1 / 0 / 1 / not audited |",
+        ] {
+            assert!(
+                text.lines().any(|line| line == expected),
+                "{expected:?} in\n{text}"
+            );
+        }
     }
 
     #[test]
