@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use foobar_tools::stack::{delete_accounts, psql};
 use foobar_tools::{compose_ok, Site};
-use reqwest::blocking::Response;
 use reqwest::Method;
+use reqwest::Response;
 use serde_json::{json, Value};
 
 /// A fresh account name for this run.
@@ -21,7 +21,7 @@ fn fresh_name(prefix: &str) -> String {
 
 /// Sends the request; a 429 from nginx's per-address limit (another test may have spent the
 /// burst) is waited out and retried.
-fn send(
+async fn send(
     site: &Site,
     method: Method,
     path: &str,
@@ -36,11 +36,11 @@ fn send(
         if let Some(cookie) = cookie {
             request = request.header("cookie", format!("foobar_session={cookie}"));
         }
-        let response = request.send().unwrap();
+        let response = request.send().await.unwrap();
         if response.status() != 429 {
             return response;
         }
-        std::thread::sleep(Duration::from_secs(2));
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
     panic!("{method} {path}: still 429 after a minute");
 }
@@ -62,28 +62,32 @@ fn remove_account(username: &str) {
 
 const PASSWORD: &str = "stack test password 1";
 
-fn sign_up(site: &Site, username: &str) -> String {
+async fn sign_up(site: &Site, username: &str) -> String {
     let response = send(
         site,
         Method::POST,
         "/api/users",
         None,
         Some(&json!({"username": username, "password": PASSWORD})),
-    );
+    )
+    .await;
     assert_eq!(response.status(), 201);
     session_cookie(&response)
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn the_session_cookie_round_trips_through_nginx_until_sign_out() {
+async fn the_session_cookie_round_trips_through_nginx_until_sign_out() {
     let site = Site::from_env().unwrap();
     let username = fresh_name("smoke");
-    let cookie = sign_up(&site, &username);
+    let cookie = sign_up(&site, &username).await;
 
-    let me = send(&site, Method::GET, "/api/me", Some(&cookie), None);
+    let me = send(&site, Method::GET, "/api/me", Some(&cookie), None).await;
     assert_eq!(me.status(), 200);
-    assert_eq!(me.json::<Value>().unwrap()["username"], username.as_str());
+    assert_eq!(
+        me.json::<Value>().await.unwrap()["username"],
+        username.as_str()
+    );
     let post = json!({"title": "from the smoke test", "body": "signed in"});
     let created = send(
         &site,
@@ -91,17 +95,18 @@ fn the_session_cookie_round_trips_through_nginx_until_sign_out() {
         "/api/posts",
         Some(&cookie),
         Some(&post),
-    );
+    )
+    .await;
     assert_eq!(created.status(), 201);
-    let created: Value = created.json().unwrap();
+    let created: Value = created.json().await.unwrap();
     assert_eq!(created["author"], username.as_str());
     let path = format!("/api/posts/{}", created["id"]);
-    let deleted = send(&site, Method::DELETE, &path, Some(&cookie), None);
+    let deleted = send(&site, Method::DELETE, &path, Some(&cookie), None).await;
     assert_eq!(deleted.status(), 204);
 
-    let signed_out = send(&site, Method::DELETE, "/api/session", Some(&cookie), None);
+    let signed_out = send(&site, Method::DELETE, "/api/session", Some(&cookie), None).await;
     assert_eq!(signed_out.status(), 204);
-    let after = send(&site, Method::GET, "/api/me", Some(&cookie), None);
+    let after = send(&site, Method::GET, "/api/me", Some(&cookie), None).await;
     assert_eq!(
         after.status(),
         401,
@@ -110,12 +115,12 @@ fn the_session_cookie_round_trips_through_nginx_until_sign_out() {
     remove_account(&username);
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn cross_site_writes_are_refused_through_nginx() {
+async fn cross_site_writes_are_refused_through_nginx() {
     let site = Site::from_env().unwrap();
     let username = fresh_name("smoke");
-    let cookie = sign_up(&site, &username);
+    let cookie = sign_up(&site, &username).await;
     let post = json!({"title": "csrf", "body": "must not land"});
 
     for (name, value) in [
@@ -128,22 +133,25 @@ fn cross_site_writes_are_refused_through_nginx() {
             .header(name, value)
             .json(&post)
             .send()
+            .await
             .unwrap();
         assert_eq!(response.status(), 403, "{name}: {value}");
-        let body: Value = response.json().unwrap();
+        let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"], "cross_site_request");
     }
 
     let me: Value = send(&site, Method::GET, "/api/me", Some(&cookie), None)
+        .await
         .json()
+        .await
         .unwrap();
     assert_eq!(me["posts"], 0, "nothing was written");
     remove_account(&username);
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn nginx_limits_sign_in_attempts_per_client_address() {
+async fn nginx_limits_sign_in_attempts_per_client_address() {
     let site = Site::from_env().unwrap();
     let prefix = fresh_name("nobody");
 
@@ -154,6 +162,7 @@ fn nginx_limits_sign_in_attempts_per_client_address() {
             .request(Method::POST, "/api/session")
             .json(&json!({"username": format!("{prefix}-{n}"), "password": "wrong guess"}))
             .send()
+            .await
             .unwrap();
         statuses.push(response.status().as_u16());
         if response.status() == 429 && limited.is_none() {
@@ -172,27 +181,28 @@ fn nginx_limits_sign_in_attempts_per_client_address() {
         !limited.headers().contains_key("x-app-version"),
         "nginx answered, the app never saw it"
     );
-    let body: Value = limited.json().unwrap();
+    let body: Value = limited.json().await.unwrap();
     assert_eq!(body["error"], "too_many_requests");
     // The names have no account, only failure counts, which go all the same.
     let names: Vec<String> = (0..40).map(|n| format!("{prefix}-{n}")).collect();
     delete_accounts(&names.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn logs_never_show_passwords_hashes_or_session_tokens() {
+async fn logs_never_show_passwords_hashes_or_session_tokens() {
     let site = Site::from_env().unwrap();
     let username = fresh_name("logs");
     let started = chrono_now();
-    let cookie = sign_up(&site, &username);
+    let cookie = sign_up(&site, &username).await;
     let signed_in = send(
         &site,
         Method::POST,
         "/api/session",
         None,
         Some(&json!({"username": username, "password": PASSWORD})),
-    );
+    )
+    .await;
     assert_eq!(signed_in.status(), 204);
     let second_cookie = session_cookie(&signed_in);
     let wrong = "a wrong password for the logs";
@@ -202,7 +212,8 @@ fn logs_never_show_passwords_hashes_or_session_tokens() {
         "/api/session",
         None,
         Some(&json!({"username": username, "password": wrong})),
-    );
+    )
+    .await;
     assert_eq!(failed.status(), 401);
     let hash = psql(&format!(
         "SELECT password_hash FROM users WHERE username = '{username}'"
@@ -210,7 +221,7 @@ fn logs_never_show_passwords_hashes_or_session_tokens() {
     .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     // The access log is flushed each second.
-    std::thread::sleep(Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_secs(2)).await;
 
     let logs = compose_ok(&["logs", "--no-color", "--since", &started]).unwrap();
 

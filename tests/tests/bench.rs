@@ -3,13 +3,13 @@
 //! figures and ratios are benchmark output of one machine: printed, not asserted here.
 
 use foobar_tools::bench::{BenchReport, Case};
-use foobar_tools::reports_dir;
 use foobar_tools::stack::{make, pgbench_database_exists, post_count, user_count};
+use foobar_tools::{read_json, reports_dir};
 
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
 fn a_short_bench_measures_every_tier_and_leaves_nothing_behind() {
-    let path = reports_dir().join("bench.json");
+    let path = reports_dir().unwrap().join("bench.json");
     let _ = std::fs::remove_file(&path);
     let posts_before = post_count().expect("count posts before the bench");
     let users_before = user_count().expect("count accounts before the bench");
@@ -44,8 +44,7 @@ fn a_short_bench_measures_every_tier_and_leaves_nothing_behind() {
         "the bare nginx's directory was removed: {leftovers:?}"
     );
 
-    let text = std::fs::read(&path).expect("make bench wrote bench.json");
-    let report: BenchReport = serde_json::from_slice(&text).expect("bench.json parses");
+    let report: BenchReport = read_json(&path).unwrap();
     // As root (CI) nothing is skipped: the two in-namespace figures need nsenter.
     let root = std::process::Command::new("id")
         .arg("-u")

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use foobar_tools::stack::delete_accounts;
-use foobar_tools::{AsyncSite, SITE_HOST};
+use foobar_tools::{Site, SITE_HOST};
 use serde_json::{json, Value};
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
@@ -437,7 +437,7 @@ fn capabilities(resolve_to: &str) -> Capabilities {
 #[tokio::test]
 #[ignore = "needs a running stack and chromium: make test-browser, or make test"]
 async fn a_visitor_signs_up_posts_deletes_and_signs_out() -> Result<()> {
-    let reports = foobar_tools::reports_dir();
+    let reports = foobar_tools::reports_dir()?;
     std::fs::create_dir_all(&reports)?;
     let site_url = foobar_tools::site::default_site_url();
     let target = browser_target(&site_url)?;
@@ -483,7 +483,7 @@ async fn scenario(browser: &mut Browser, target: &Target, username: &str) -> Res
         json!({"source": CSP_RECORDER}),
     )
     .await?;
-    let api = AsyncSite::new(&target.api_url, STEP_TIMEOUT)?;
+    let api = Site::with_timeout(&target.api_url, STEP_TIMEOUT)?;
     let password = format!("pw {username} {}", std::process::id());
 
     // Signed out: the two account forms, no post form.

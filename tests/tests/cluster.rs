@@ -6,15 +6,15 @@
 use std::process::Command;
 use std::time::Duration;
 
-use foobar_tools::probe::{load_report, StopReason};
+use foobar_tools::probe::{ProbeReport, StopReason};
 use foobar_tools::site::Account;
 use foobar_tools::stack::{make, post_count};
-use foobar_tools::{repo_root, reports_dir, Site};
+use foobar_tools::{read_json, repo_root, reports_dir, Site};
 use serde_json::{json, Value};
 
 /// A setting of cluster/cluster.env, where the cluster's addresses are defined once.
 fn cluster_setting(name: &str) -> String {
-    let path = repo_root().join("cluster/cluster.env");
+    let path = repo_root().unwrap().join("cluster/cluster.env");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
     text.lines()
@@ -36,7 +36,7 @@ fn web_url(host: u32) -> String {
 
 /// `docker ARGS` against host N's engine: its stdout, or its stderr if it failed.
 fn try_docker(host: u32, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(repo_root().join("cluster/hosts"))
+    let output = Command::new(repo_root().unwrap().join("cluster/hosts"))
         .arg("docker")
         .arg(host.to_string())
         .args(args)
@@ -84,17 +84,21 @@ fn psql(host: u32, service: &str, sql: &str) -> Result<String, String> {
 }
 
 /// Signs up a new account through `site` and posts `body` as it; the new post's id.
-fn post_as_new_user(site: &Site, title: &str, body: &str) -> i64 {
+async fn post_as_new_user(site: &Site, title: &str, body: &str) -> i64 {
     let account = Account::random("cluster").unwrap();
     let session = site
         .sign_up_until(&account, Duration::from_secs(30))
+        .await
         .unwrap();
     let created = site
         .signed_in(&session)
         .post_json("/api/posts", &json!({ "title": title, "body": body }))
+        .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    created.json::<Value>().unwrap()["id"].as_i64().unwrap()
+    created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
 }
 
 /// The stack's services with a running container on host N, sorted.
@@ -145,7 +149,7 @@ fn a_fresh_cluster_has_three_managers_and_the_tasks_where_the_stack_file_puts_th
 
 /// `cluster/hosts ARGS`: whether it succeeded (its output is shown only if it did not).
 fn hosts_succeeds(args: &[&str]) -> bool {
-    let output = Command::new(repo_root().join("cluster/hosts"))
+    let output = Command::new(repo_root().unwrap().join("cluster/hosts"))
         .args(args)
         .output()
         .expect("run cluster/hosts");
@@ -165,9 +169,9 @@ fn holds_vip(host: u32) -> bool {
     hosts_succeeds(&["holds-vip", &host.to_string()])
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
-fn one_load_balancer_holds_the_virtual_ip_and_the_site_answers_there() {
+async fn one_load_balancer_holds_the_virtual_ip_and_the_site_answers_there() {
     let holders: Vec<u32> = (1..=3).filter(|&host| holds_vip(host)).collect();
     assert_eq!(
         holders.len(),
@@ -178,25 +182,28 @@ fn one_load_balancer_holds_the_virtual_ip_and_the_site_answers_there() {
     assert_ne!(holders, [1], "h1 runs no load balancer");
 
     let site = Site::new(&format!("http://{}", vip())).unwrap();
-    assert_eq!(site.get("/").unwrap().status(), 200);
-    assert_eq!(site.get("/api/ready").unwrap().status(), 200);
+    assert_eq!(site.get("/").await.unwrap().status(), 200);
+    assert_eq!(site.get("/api/ready").await.unwrap().status(), 200);
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
-fn a_post_written_through_one_web_host_is_read_through_the_other() {
+async fn a_post_written_through_one_web_host_is_read_through_the_other() {
     let (h2, h3) = (
         Site::new(&web_url(2)).unwrap(),
         Site::new(&web_url(3)).unwrap(),
     );
-    let id = post_as_new_user(&h2, "across hosts", "written via h2");
+    let id = post_as_new_user(&h2, "across hosts", "written via h2").await;
 
-    let read = h3.get(&format!("/api/posts/{id}")).unwrap();
+    let read = h3.get(&format!("/api/posts/{id}")).await.unwrap();
     assert_eq!(read.status(), 200);
-    assert_eq!(read.json::<Value>().unwrap()["body"], "written via h2");
+    assert_eq!(
+        read.json::<Value>().await.unwrap()["body"],
+        "written via h2"
+    );
     for site in [&h2, &h3] {
         assert_eq!(
-            site.get("/").unwrap().status(),
+            site.get("/").await.unwrap().status(),
             200,
             "the page on {}",
             site.base()
@@ -206,7 +213,7 @@ fn a_post_written_through_one_web_host_is_read_through_the_other() {
 
 /// Patroni's members (cluster/hosts db-members): (name, role, state) of each.
 fn db_members() -> Vec<(String, String, String)> {
-    let output = Command::new(repo_root().join("cluster/hosts"))
+    let output = Command::new(repo_root().unwrap().join("cluster/hosts"))
         .arg("db-members")
         .output()
         .expect("run cluster/hosts db-members");
@@ -240,9 +247,9 @@ fn wait_until_the_database_is_whole() {
     );
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
-fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writes() {
+async fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writes() {
     // Synchronous mode took effect on a fresh cluster (Patroni 3.1.1 fixed it never doing so
     // when no replica streamed yet at the start).
     wait_until_the_database_is_whole();
@@ -259,7 +266,7 @@ fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writ
         "the primary commits synchronously to the standby Patroni names"
     );
     let site = Site::new(&format!("http://{}", vip())).unwrap();
-    let id = post_as_new_user(&site, "replicated", "on two hosts");
+    let id = post_as_new_user(&site, "replicated", "on two hosts").await;
 
     // Flushed there before the 201; replayed (visible to queries) a moment later.
     let query = format!("SELECT body FROM posts WHERE id = {id}");
@@ -289,9 +296,9 @@ fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refuse_writ
     }
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
-fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keyed_retry_applies_it_once(
+async fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keyed_retry_applies_it_once(
 ) {
     wait_until_the_database_is_whole();
     let primary = host_of("leader");
@@ -301,6 +308,7 @@ fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keye
     let account = Account::random("strict").unwrap();
     let session = site
         .sign_up_until(&account, Duration::from_secs(30))
+        .await
         .unwrap();
     let user = site.signed_in(&session);
     let standbys: Vec<String> = (1..=3)
@@ -334,16 +342,16 @@ fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keye
             .header("Idempotency-Key", "strict-1")
             .json(&post)
             .send()
-            .unwrap()
     };
     let started = std::time::Instant::now();
-    let first = keyed();
+    let first = keyed().await.unwrap();
     let waited = started.elapsed();
     scale(1);
 
     // Strict mode: the commit waits for a standby that is not there, and the app's deadline
     // (DATABASE_DEADLINE_MS, 2.5 s) answers 503 rather than letting the client hang.
-    assert_eq!(first.status(), 503, "{:?}", first.text());
+    let status = first.status();
+    assert_eq!(status, 503, "{:?}", first.text().await);
     assert!(
         waited < Duration::from_millis(4000),
         "answered within the deadline and a margin: {waited:?}"
@@ -351,7 +359,7 @@ fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keye
     wait_until_the_database_is_whole();
     // The unknown outcome resolves to exactly one post: the retry with the same key returns it
     // (or creates it, had the first never committed).
-    let again = keyed();
+    let again = keyed().await.unwrap();
     assert_eq!(again.status(), 201);
     let primary = host_of("leader");
     let same_key = psql(
@@ -371,7 +379,9 @@ fn with_both_standbys_gone_a_write_waits_gets_503_within_the_deadline_and_a_keye
 /// twice; its per-failover report.
 fn db_drill(fault: &str, count: u32) -> Vec<Value> {
     let name = format!("cluster-db-drill-{fault}");
-    let failovers = reports_dir().join(format!("{name}-failovers.json"));
+    let failovers = reports_dir()
+        .unwrap()
+        .join(format!("{name}-failovers.json"));
     let _ = std::fs::remove_file(&failovers);
     assert!(
         make(&[
@@ -381,11 +391,11 @@ fn db_drill(fault: &str, count: u32) -> Vec<Value> {
         ]),
         "make cluster-db-drill DB_FAULT={fault} failed"
     );
-    let failovers: Vec<Value> =
-        serde_json::from_slice(&std::fs::read(&failovers).expect("the failovers' report")).unwrap();
+    let failovers: Vec<Value> = read_json(&failovers).unwrap();
     // Over the whole run: every keyed write acknowledged in the end, each read back, and no
     // post beyond those acknowledged (a write applied twice).
-    let report = load_report(reports_dir().join(format!("{name}.json")));
+    let report: ProbeReport =
+        read_json(&reports_dir().unwrap().join(format!("{name}.json"))).unwrap();
     let writes = &report.summary.writes;
     assert_eq!(writes.lost, Some(0), "{writes:?}");
     assert_eq!(
@@ -478,7 +488,7 @@ fn with_its_data_lost_an_etcd_member_is_back_after_one_command() {
 
     assert!(rejoined, "cluster/hosts etcd-rejoin 3 succeeded");
     assert!(hosts_succeeds(&ETCD_HEALTHY));
-    let members = Command::new(repo_root().join("cluster/hosts"))
+    let members = Command::new(repo_root().unwrap().join("cluster/hosts"))
         .args(["etcdctl", "member", "list"])
         .output()
         .expect("run cluster/hosts etcdctl member list");
@@ -521,7 +531,7 @@ fn a_rolling_update_under_the_probe_fails_no_request_and_loses_no_write() {
     // does).
     std::env::set_var("FOOBAR_DB_EXEC", "cluster/hosts db-exec");
     std::env::set_var("FOOBAR_APP_EXEC", "cluster/hosts app-exec");
-    let path = reports_dir().join("cluster-deploy.json");
+    let path = reports_dir().unwrap().join("cluster-deploy.json");
     let _ = std::fs::remove_file(&path);
     let posts_before = post_count().expect("count the cluster's posts");
 
@@ -532,7 +542,7 @@ fn a_rolling_update_under_the_probe_fails_no_request_and_loses_no_write() {
         posts_before,
         "the probe removed its posts"
     );
-    let report = load_report(&path);
+    let report: ProbeReport = read_json(&path).unwrap();
     let summary = &report.summary;
     assert_eq!(
         report.stopped_by,
@@ -583,7 +593,9 @@ fn killing_the_host_of_the_asynchronous_standby_fails_no_request_and_loses_no_wr
         });
         assert!(back, "keepalived runs again on h{host}");
     }
-    let report_path = reports_dir().join(format!("cluster-drill-kill-h{host}.json"));
+    let report_path = reports_dir()
+        .unwrap()
+        .join(format!("cluster-drill-kill-h{host}.json"));
     let _ = std::fs::remove_file(&report_path);
 
     assert!(
@@ -591,7 +603,7 @@ fn killing_the_host_of_the_asynchronous_standby_fails_no_request_and_loses_no_wr
         "make cluster-drill failed"
     );
 
-    let report = load_report(report_path);
+    let report: ProbeReport = read_json(&report_path).unwrap();
     let summary = &report.summary;
     assert!(summary.sent > 0);
     assert_eq!(summary.failed, 0, "no request failed: {summary:?}");
@@ -602,7 +614,7 @@ fn killing_the_host_of_the_asynchronous_standby_fails_no_request_and_loses_no_wr
 #[test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
 fn the_scale_out_ramps_run_with_one_two_and_three_app_hosts_and_print_their_knees() {
-    let path = reports_dir().join("scale.json");
+    let path = reports_dir().unwrap().join("scale.json");
     let _ = std::fs::remove_file(&path);
 
     assert!(
@@ -610,8 +622,7 @@ fn the_scale_out_ramps_run_with_one_two_and_three_app_hosts_and_print_their_knee
         "make cluster-scale failed"
     );
 
-    let report: foobar_tools::load::scale::ScaleReport =
-        serde_json::from_slice(&std::fs::read(&path).expect("scale.json")).unwrap();
+    let report: foobar_tools::load::scale::ScaleReport = read_json(&path).unwrap();
     assert_eq!(report.ramps.len(), 3);
     assert!(report.ramps.iter().all(|ramp| !ramp.steps.is_empty()));
     // Figures of this machine, printed, not asserted: `make cluster-scale` (longer, finer

@@ -2,13 +2,15 @@
 //! the tool as a user would, then asserts from its exit status and the probe's report, and that
 //! the deploy left the guestbook's post and account counts as it found them.
 
-use foobar_tools::probe::{load_report, ProbeReport, StopReason};
-use foobar_tools::reports_dir;
+use foobar_tools::probe::{ProbeReport, StopReason};
 use foobar_tools::stack::{make, post_count, user_count};
+use foobar_tools::{read_json, reports_dir};
 
 /// Runs `make deploy STRATEGY=… ARGS…` and returns the report it wrote.
 fn deploy(strategy: &str, args: &[&str]) -> ProbeReport {
-    let path = reports_dir().join(format!("deploy-{strategy}.json"));
+    let path = reports_dir()
+        .unwrap()
+        .join(format!("deploy-{strategy}.json"));
     let _ = std::fs::remove_file(&path);
     let posts_before = post_count().expect("count posts before the deploy");
     let users_before = user_count().expect("count accounts before the deploy");
@@ -28,7 +30,7 @@ fn deploy(strategy: &str, args: &[&str]) -> ProbeReport {
         users_before,
         "the deploy's probe removed its account"
     );
-    load_report(&path)
+    read_json(&path).unwrap()
 }
 
 fn assert_new_version_answered(report: &ProbeReport) {

@@ -33,7 +33,11 @@ fn zone_is_valid_and_www_is_a_cname_to_the_apex_with_an_address() {
 #[test]
 fn cluster_zone_points_www_at_the_virtual_ip_not_at_a_host() {
     let apex = www_is_a_cname_to_the_apex_with_an_address("dns/foobar.com.cluster.zone");
-    let (_, dump) = checkzone(&foobar_tools::repo_root().join("dns/foobar.com.cluster.zone"));
+    let (_, dump) = checkzone(
+        &foobar_tools::repo_root()
+            .unwrap()
+            .join("dns/foobar.com.cluster.zone"),
+    );
     let hosts: Vec<String> = records(&dump)
         .into_iter()
         .filter(|(name, kind, _)| kind == "A" && name.starts_with('h'))
@@ -45,7 +49,7 @@ fn cluster_zone_points_www_at_the_virtual_ip_not_at_a_host() {
 
 /// Checks the zone at `path` (from the repository root); returns the apex's address.
 fn www_is_a_cname_to_the_apex_with_an_address(path: &str) -> String {
-    let (ok, dump) = checkzone(&foobar_tools::repo_root().join(path));
+    let (ok, dump) = checkzone(&foobar_tools::repo_root().unwrap().join(path));
     assert!(ok, "named-checkzone rejects the zone:\n{dump}");
     let records = records(&dump);
     let find = |name: &str, kind: &str| {

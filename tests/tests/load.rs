@@ -4,13 +4,13 @@
 
 use foobar_tools::load::sign_in;
 use foobar_tools::load::{Endpoint, LoadReport};
-use foobar_tools::reports_dir;
 use foobar_tools::stack::{make, pgbench_database_exists, post_count, user_count};
+use foobar_tools::{read_json, reports_dir};
 
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
 fn a_short_ramp_answers_every_endpoint_compares_three_ways_and_leaves_no_data() {
-    let path = reports_dir().join("load.json");
+    let path = reports_dir().unwrap().join("load.json");
     let _ = std::fs::remove_file(&path);
     let posts_before = post_count().expect("count posts before the ramp");
     let users_before = user_count().expect("count accounts before the ramp");
@@ -31,8 +31,7 @@ fn a_short_ramp_answers_every_endpoint_compares_three_ways_and_leaves_no_data() 
         !pgbench_database_exists().expect("list the databases"),
         "the pgbench database was dropped"
     );
-    let text = std::fs::read(&path).expect("make load wrote load.json");
-    let report: LoadReport = serde_json::from_slice(&text).expect("load.json parses");
+    let report: LoadReport = read_json(&path).unwrap();
     for endpoint in Endpoint::ALL {
         let ramp = report
             .ramps

@@ -2,14 +2,14 @@
 //! user in another network namespace keeps being answered. The drill brings up a stack of its
 //! own on a bridge it makes (root), so this test needs no running stack, only the images.
 
-use foobar_tools::probe::load_report;
-use foobar_tools::reports_dir;
+use foobar_tools::probe::ProbeReport;
 use foobar_tools::stack::make;
+use foobar_tools::{read_json, reports_dir};
 
 #[test]
 #[ignore = "drives Docker and network namespaces as root: make test runs it"]
 fn a_user_is_answered_while_another_client_holds_thousands_of_slow_connections() {
-    let path = reports_dir().join("slow-clients-user.json");
+    let path = reports_dir().unwrap().join("slow-clients-user.json");
     let _ = std::fs::remove_file(&path);
 
     assert!(
@@ -17,7 +17,7 @@ fn a_user_is_answered_while_another_client_holds_thousands_of_slow_connections()
         "make slow-clients failed"
     );
 
-    let report = load_report(&path);
+    let report: ProbeReport = read_json(&path).unwrap();
     let summary = &report.summary;
     assert!(summary.sent >= 100, "the user sent {}", summary.sent);
     assert_eq!(

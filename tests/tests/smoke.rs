@@ -17,7 +17,7 @@ const SECURITY_HEADERS: [&str; 4] = [
     "content-security-policy",
 ];
 
-fn assert_security_headers(response: &reqwest::blocking::Response) {
+fn assert_security_headers(response: &reqwest::Response) {
     for name in SECURITY_HEADERS {
         assert!(
             response.headers().contains_key(name),
@@ -44,72 +44,80 @@ fn started_at(service: &str) -> String {
 
 /// The site, signed in as a fresh account (a minute allowed for nginx's per-address limit on
 /// sign-ups, which other tests may have spent).
-fn signed_in_site() -> Site {
+async fn signed_in_site() -> Site {
     let site = Site::from_env().unwrap();
     let account = Account::random("smoke").unwrap();
     let session = site
         .sign_up_until(&account, Duration::from_secs(60))
+        .await
         .unwrap();
     site.signed_in(&session)
 }
 
 /// Creates a post as `site`'s user; checks its author is that user.
-fn create_post(site: &Site, title: &str) -> Value {
+async fn create_post(site: &Site, title: &str) -> Value {
     let response = site
         .post_json(
             "/api/posts",
             &json!({"title": title, "body": "through nginx"}),
         )
+        .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    let post: Value = response.json().unwrap();
+    let post: Value = response.json().await.unwrap();
     assert_eq!(post["author"], site.session().unwrap().username());
     post
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn static_page_is_served_with_security_headers() {
+async fn static_page_is_served_with_security_headers() {
     let site = Site::from_env().unwrap();
-    let response = site.get("/").unwrap();
+    let response = site.get("/").await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("text/html"));
     assert_security_headers(&response);
-    let page = response.text().unwrap();
+    let page = response.text().await.unwrap();
     assert!(
         page.contains("foobar.com") && page.contains("<form"),
         "the guestbook page"
     );
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn static_assets_are_gzipped_when_asked() {
+async fn static_assets_are_gzipped_when_asked() {
     let site = Site::from_env().unwrap();
     let response = site
         .request(Method::GET, "/app.js")
         .header("accept-encoding", "gzip")
         .send()
+        .await
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "gzip");
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn post_created_through_nginx_reads_back_and_is_listed() {
-    let site = signed_in_site();
-    let created = create_post(&site, "smoke create");
+async fn post_created_through_nginx_reads_back_and_is_listed() {
+    let site = signed_in_site().await;
+    let created = create_post(&site, "smoke create").await;
 
     let read: Value = site
         .get(&format!("/api/posts/{}", created["id"]))
+        .await
         .unwrap()
         .json()
+        .await
         .unwrap();
-    let listed: Value = site.get("/api/posts?limit=100").unwrap().json().unwrap();
+    let listed: Value = (site.get("/api/posts?limit=100").await.unwrap())
+        .json()
+        .await
+        .unwrap();
 
     assert_eq!(read, created);
     assert!(listed["posts"]
@@ -119,34 +127,41 @@ fn post_created_through_nginx_reads_back_and_is_listed() {
         .any(|p| p["id"] == created["id"]));
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn bad_input_gets_the_right_status_through_nginx() {
+async fn bad_input_gets_the_right_status_through_nginx() {
     let anonymous = Site::from_env().unwrap();
     let unsigned = anonymous
         .post_json("/api/posts", &json!({"title": "t", "body": "b"}))
+        .await
         .unwrap();
     assert_eq!(unsigned.status(), 401, "writing needs a session");
-    assert_eq!(unsigned.json::<Value>().unwrap()["error"], "unauthorized");
-    let site = signed_in_site();
+    assert_eq!(
+        unsigned.json::<Value>().await.unwrap()["error"],
+        "unauthorized"
+    );
+    let site = signed_in_site().await;
     let invalid = site
         .post_json("/api/posts", &json!({"title": "", "body": "b"}))
+        .await
         .unwrap();
     assert_eq!(invalid.status(), 422);
-    assert_eq!(invalid.json::<Value>().unwrap()["field"], "title");
+    assert_eq!(invalid.json::<Value>().await.unwrap()["field"], "title");
     let author = site
         .post_json(
             "/api/posts",
             &json!({"author": "someone", "title": "t", "body": "b"}),
         )
+        .await
         .unwrap();
     assert_eq!(author.status(), 422, "the author is the user, not a field");
-    assert_eq!(author.json::<Value>().unwrap()["field"], "author");
+    assert_eq!(author.json::<Value>().await.unwrap()["field"], "author");
     let malformed = site
         .request(Method::POST, "/api/posts")
         .header("content-type", "application/json")
         .body("{oops")
         .send()
+        .await
         .unwrap();
     assert_eq!(malformed.status(), 400);
     let wrong_type = site
@@ -154,41 +169,42 @@ fn bad_input_gets_the_right_status_through_nginx() {
         .header("content-type", "text/plain")
         .body("hi")
         .send()
+        .await
         .unwrap();
     assert_eq!(wrong_type.status(), 415);
     // Within the 128 KiB both nginx and the app allow, the character limit speaks: 422.
     let long = json!({"title": "t", "body": "x".repeat(20 * 1024)});
-    let response = site.post_json("/api/posts", &long).unwrap();
+    let response = site.post_json("/api/posts", &long).await.unwrap();
     assert_eq!(response.status(), 422);
-    assert_eq!(response.json::<Value>().unwrap()["field"], "body");
+    assert_eq!(response.json::<Value>().await.unwrap()["field"], "body");
     let big = json!({"title": "t", "body": "x".repeat(200 * 1024)});
-    let response = site.post_json("/api/posts", &big).unwrap();
+    let response = site.post_json("/api/posts", &big).await.unwrap();
     assert_eq!(response.status(), 413);
-    let body: Value = response.json().expect("413 is JSON, from nginx");
+    let body: Value = response.json().await.expect("413 is JSON, from nginx");
     assert_eq!(body["error"], "payload_too_large");
-    let unknown = site.get("/api/nope").unwrap();
+    let unknown = site.get("/api/nope").await.unwrap();
     assert_eq!(unknown.status(), 404);
     assert_eq!(unknown.headers()["content-type"], "application/json");
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn api_responses_carry_the_app_version_and_security_headers() {
+async fn api_responses_carry_the_app_version_and_security_headers() {
     let site = Site::from_env().unwrap();
-    let response = site.get("/api/version").unwrap();
+    let response = site.get("/api/version").await.unwrap();
     assert_eq!(response.status(), 200);
     assert_security_headers(&response);
     let header = response.headers()["x-app-version"]
         .to_str()
         .unwrap()
         .to_owned();
-    let body: Value = response.json().unwrap();
+    let body: Value = response.json().await.unwrap();
     assert_eq!(body["version"], header);
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn apex_redirects_permanently_to_www_on_the_port_the_client_asked_for() {
+async fn apex_redirects_permanently_to_www_on_the_port_the_client_asked_for() {
     let site = Site::from_env().unwrap();
     for (host, path, location) in [
         (
@@ -198,49 +214,55 @@ fn apex_redirects_permanently_to_www_on_the_port_the_client_asked_for() {
         ),
         ("foobar.com:8081", "/x", "http://www.foobar.com:8081/x"),
     ] {
-        let response = site.request_to(host, Method::GET, path).send().unwrap();
+        let response = site
+            .request_to(host, Method::GET, path)
+            .send()
+            .await
+            .unwrap();
 
         assert_eq!(response.status(), 301, "{host}");
         assert_eq!(response.headers()["location"].to_str().unwrap(), location);
     }
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn unknown_host_gets_a_clear_answer() {
+async fn unknown_host_gets_a_clear_answer() {
     let site = Site::from_env().unwrap();
     let response = site
         .request_to("evil.example", Method::GET, "/")
         .send()
+        .await
         .unwrap();
     assert_eq!(response.status(), 421);
     assert_security_headers(&response);
-    assert!(response.text().unwrap().contains(SITE_HOST));
+    assert!(response.text().await.unwrap().contains(SITE_HOST));
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn error_pages_carry_security_headers() {
+async fn error_pages_carry_security_headers() {
     let site = Site::from_env().unwrap();
-    let missing = site.get("/no-such-page").unwrap();
+    let missing = site.get("/no-such-page").await.unwrap();
     assert_eq!(missing.status(), 404);
     assert_security_headers(&missing);
-    let dotfile = site.get("/.env").unwrap();
+    let dotfile = site.get("/.env").await.unwrap();
     assert_eq!(dotfile.status(), 404, "dotfiles are never served");
     assert_security_headers(&dotfile);
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn request_id_round_trips_and_is_generated_when_absent() {
+async fn request_id_round_trips_and_is_generated_when_absent() {
     let site = Site::from_env().unwrap();
     let echoed = site
         .request(Method::GET, "/api/health")
         .header("x-request-id", "smoke-123")
         .send()
+        .await
         .unwrap();
     assert_eq!(echoed.headers()["x-request-id"], "smoke-123");
-    let generated = site.get("/").unwrap();
+    let generated = site.get("/").await.unwrap();
     let id = generated.headers()["x-request-id"].to_str().unwrap();
     assert!(id.len() >= 16, "nginx generates an id: {id}");
     // The app writes its log in batches, at least once a second.
@@ -298,56 +320,62 @@ fn web_cannot_reach_the_database_network() {
     );
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn data_and_sessions_survive_a_full_restart() {
-    let site = signed_in_site();
-    let created = create_post(&site, "before restart");
+async fn data_and_sessions_survive_a_full_restart() {
+    let site = signed_in_site().await;
+    let created = create_post(&site, "before restart").await;
 
     compose_ok(&["restart"]).unwrap();
     assert!(
-        site.wait_for_ok("/api/ready", Duration::from_secs(60)),
+        site.wait_for_ok("/api/ready", Duration::from_secs(60))
+            .await,
         "back within 60 s"
     );
 
     let read: Value = site
         .get(&format!("/api/posts/{}", created["id"]))
+        .await
         .unwrap()
         .json()
+        .await
         .unwrap();
     assert_eq!(read, created);
     // The session is in the database: the user is still signed in.
-    create_post(&site, "after restart");
+    create_post(&site, "after restart").await;
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-fn app_outage_shows_maintenance_page_and_a_new_app_container_is_reached_without_restarting_nginx() {
+async fn app_outage_shows_maintenance_page_and_a_new_app_container_is_reached_without_restarting_nginx(
+) {
     let site = Site::from_env().unwrap();
     let web_started = started_at("web");
     compose_ok(&["stop", "app"]).unwrap();
 
-    let api = site.get("/api/posts").unwrap();
+    let api = site.get("/api/posts").await.unwrap();
     assert_eq!(api.status(), 503, "the API answers maintenance, not 502");
     assert!(api.headers().contains_key("retry-after"));
     assert_eq!(api.headers()["content-type"], "application/json");
-    let maintenance_page = wait_until(Duration::from_secs(10), || {
-        let page = site.get("/").unwrap();
-        page.status() == 503 && page.headers().contains_key("retry-after")
-    });
+    let maintenance_page = site
+        .wait_for("/", Duration::from_secs(10), |page| {
+            page.status() == 503 && page.headers().contains_key("retry-after")
+        })
+        .await;
     assert!(
         maintenance_page,
         "browsers get the maintenance page once no app container exists"
     );
     assert_eq!(
-        site.get("/style.css").unwrap().status(),
+        site.get("/style.css").await.unwrap().status(),
         200,
         "assets need no app"
     );
 
     compose_ok(&["up", "-d", "--wait", "--force-recreate", "--no-deps", "app"]).unwrap();
     assert!(
-        site.wait_for_ok("/api/ready", Duration::from_secs(15)),
+        site.wait_for_ok("/api/ready", Duration::from_secs(15))
+            .await,
         "nginx reaches the new container"
     );
     assert_eq!(

@@ -3,9 +3,9 @@
 
 use std::sync::OnceLock;
 
-use foobar_tools::reports_dir;
 use foobar_tools::spof::{DrillResult, Fault, SpofReport};
 use foobar_tools::stack::{make, post_count, user_count};
+use foobar_tools::{read_json, reports_dir};
 
 struct Run {
     succeeded: bool,
@@ -25,14 +25,13 @@ fn counts(when: &str) -> (i64, i64) {
 fn run() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
     RUN.get_or_init(|| {
-        let path = reports_dir().join("spof.json");
+        let path = reports_dir().unwrap().join("spof.json");
         let _ = std::fs::remove_file(&path);
         let before = counts("before");
         let succeeded = make(&["spof", "SPOF_ARGS=--down-secs 3 --pause-secs 8"]);
         let after = counts("after");
-        let text = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (make spof wrote no report)", path.display()));
-        let report = serde_json::from_slice(&text).expect("spof.json parses");
+        let report =
+            read_json(&path).unwrap_or_else(|e| panic!("{e:#} (make spof wrote no report?)"));
         Run {
             succeeded,
             before,

@@ -2,6 +2,7 @@
 //! turning the outcome into its exit status, and value parsers for the numeric options (clap's
 //! `value_parser`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -22,8 +23,10 @@ pub fn main<C: Args>(
         Ok(config) => config,
         Err(error) => error.exit(),
     };
-    let result = Interrupt::install()
-        .context("handling Ctrl-C and the termination signals")
+    // Every tool runs Compose, cluster/hosts or psql from the checkout, and reports into it by
+    // default: found before the run makes anything it would then fail to remove.
+    let result = crate::repo_root()
+        .and_then(|_| Interrupt::install().context("handling Ctrl-C and the termination signals"))
         .and_then(|interrupt| run(config, &interrupt));
     result.unwrap_or_else(|error| {
         let tool = name.strip_prefix("foobar-").unwrap_or(name);
@@ -32,21 +35,27 @@ pub fn main<C: Args>(
     })
 }
 
-/// The end of a report tool's `run`: prints `report`, writes it into `dir` with `write`, and
-/// prints the paths written.
+/// The end of a report tool's `run`: prints `report`, writes it with `write`, and prints the
+/// paths written.
 pub fn print_and_write<R: std::fmt::Display>(
     report: &R,
-    dir: &std::path::Path,
-    write: impl FnOnce(&R) -> std::io::Result<[std::path::PathBuf; 2]>,
+    write: impl FnOnce(&R) -> anyhow::Result<Vec<PathBuf>>,
 ) -> anyhow::Result<ExitCode> {
     print!("{report}");
-    let [json, svg] =
-        write(report).with_context(|| format!("writing the report into {}", dir.display()))?;
-    println!("report: {}\n        {}", json.display(), svg.display());
+    print_paths(&write(report)?);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs `work` on a multi-threaded tokio runtime of its own: for the async tools' `run`.
+/// `report: PATH`, and the other paths written under it.
+pub fn print_paths(paths: &[PathBuf]) {
+    for (i, path) in paths.iter().enumerate() {
+        let label = if i == 0 { "report:" } else { "" };
+        println!("{label:<8}{}", path.display());
+    }
+}
+
+/// Runs `work` on a multi-threaded tokio runtime of its own: for the async tools' `run`, and
+/// for the blocking tools' requests to the site ([`crate::Site`] is async).
 pub fn block_on<T>(
     work: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {

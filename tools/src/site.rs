@@ -1,8 +1,7 @@
 //! The site as users reach it: through nginx (the published web port) with
-//! `Host: www.foobar.com`. One way to build the HTTP client for every tool and test: the
-//! blocking [`Site`] for sequential work and the tests, the async [`AsyncSite`] for the probe
-//! and the drills. Where it is by default: [`default_site_url`]. Signing up and in: [`Account`],
-//! [`Session`], [`AsyncSite::sign_up_until`].
+//! `Host: www.foobar.com`. One HTTP client for every tool and test, [`Site`]. Where it is by
+//! default: [`default_site_url`]. Signing up and in: [`Account`], [`Session`],
+//! [`Site::sign_up_until`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,18 +11,17 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use reqwest::header::{HeaderMap, COOKIE, HOST, RETRY_AFTER, SET_COOKIE};
-use reqwest::{blocking, Method, StatusCode};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 
 pub const SITE_HOST: &str = "www.foobar.com";
 
 /// Where the tools find the site unless told (`--url`, `FOOBAR_URL`): `FOOBAR_URL`, else where
 /// Compose publishes web, `http://HTTP_BIND:HTTP_PORT` (loopback when HTTP_BIND is every
-/// address or empty; 127.0.0.1 and 8080 by default). Each from the environment first, then from
-/// the repository's `.env`: the order Compose and the Makefile use, so that a tool run directly
-/// goes where the stack is.
+/// address; 127.0.0.1 and 8080 by default), as Compose resolves them from the environment and
+/// `.env` ([`Settings`]), so that a tool run directly goes where the stack is.
 pub fn default_site_url() -> String {
-    site_url(&crate::repo_root().join(".env"), from_process)
+    site_url(&Settings::of_checkout())
 }
 
 /// Where a harness reaches the stack: the site through nginx, and the app alone (published for
@@ -45,13 +43,19 @@ pub struct StackUrls {
 impl StackUrls {
     /// Waits up to 30 s each for the site to be ready and the app to answer on its own;
     /// `make_target` is what publishes the app (the error says so).
-    pub fn wait_until_up(&self, make_target: &str) -> Result<()> {
+    pub async fn wait_until_up(&self, make_target: &str) -> Result<()> {
         let timeout = Duration::from_secs(30);
-        if !Site::new(&self.url)?.wait_for_ok("/api/ready", timeout) {
+        if !Site::new(&self.url)?
+            .wait_for_ok("/api/ready", timeout)
+            .await
+        {
             bail!("{} is not ready (is the stack up? `make up`)", self.url);
         }
         // The app answers on its own port for any Host; the health check needs no database.
-        if !Site::new(&self.direct_url)?.wait_for_ok("/api/health", timeout) {
+        if !Site::new(&self.direct_url)?
+            .wait_for_ok("/api/health", timeout)
+            .await
+        {
             bail!(
                 "the app does not answer on {} (publish it with tools/compose.load.yml; `make {make_target}` does)",
                 self.direct_url
@@ -65,62 +69,72 @@ impl StackUrls {
 /// publishes it, `http://127.0.0.1:APP_DIRECT_PORT` (18000 by default), the port found as in
 /// [`default_site_url`].
 pub fn default_direct_url() -> String {
-    direct_url(&crate::repo_root().join(".env"), from_process)
+    direct_url(&Settings::of_checkout())
 }
 
-fn from_process(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
-/// [`default_site_url`], with `.env` at `dotenv` and the environment as `env` says.
-fn site_url(dotenv: &Path, env: impl Fn(&str) -> Option<String>) -> String {
-    let settings = Settings::read(dotenv, env);
+fn site_url(settings: &Settings) -> String {
     if let Some(url) = settings.get("FOOBAR_URL") {
         return url;
     }
     let host = match settings.get("HTTP_BIND") {
         None => "127.0.0.1".to_owned(),
         Some(any) if any == "0.0.0.0" => "127.0.0.1".to_owned(),
-        Some(any) if any == "::" || any == "[::]" => "[::1]".to_owned(),
-        Some(ipv6) if ipv6.contains(':') && !ipv6.starts_with('[') => format!("[{ipv6}]"),
         Some(host) => host,
     };
     let port = settings.get("HTTP_PORT").unwrap_or_else(|| "8080".into());
     format!("http://{host}:{port}")
 }
 
-/// [`default_direct_url`], with `.env` at `dotenv` and the environment as `env` says.
-fn direct_url(dotenv: &Path, env: impl Fn(&str) -> Option<String>) -> String {
-    let port = Settings::read(dotenv, env)
+fn direct_url(settings: &Settings) -> String {
+    let port = settings
         .get("APP_DIRECT_PORT")
         .unwrap_or_else(|| "18000".into());
     format!("http://127.0.0.1:{port}")
 }
 
-/// The stack's settings as Compose resolves them: the environment, then `.env`.
-struct Settings<E> {
-    env: E,
-    dotenv: HashMap<String, String>,
-}
+/// The stack's settings as Compose resolves them (the environment first, then `.env`): the
+/// `x-make` list of docker-compose.yml, read through `docker compose config`, so that `.env` is
+/// read one way, Compose's, by the stack, make and the tools alike. Without a checkout or
+/// Compose, the environment alone.
+struct Settings(HashMap<String, String>);
 
-impl<E: Fn(&str) -> Option<String>> Settings<E> {
-    /// Without a readable `.env`, the environment alone; a line dotenvy cannot parse is passed
-    /// over (Compose would refuse it, and say so).
-    fn read(dotenv: &Path, env: E) -> Settings<E> {
-        let dotenv = dotenvy::from_path_iter(dotenv)
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-            .collect();
-        Settings { env, dotenv }
+impl Settings {
+    fn of_checkout() -> Settings {
+        crate::repo_root()
+            .ok()
+            .and_then(|root| Settings::resolved_in(&root))
+            .unwrap_or_else(|| {
+                Settings(
+                    ["FOOBAR_URL", "HTTP_BIND", "HTTP_PORT", "APP_DIRECT_PORT"]
+                        .into_iter()
+                        .filter_map(|name| Some((name.to_owned(), std::env::var(name).ok()?)))
+                        .collect(),
+                )
+            })
     }
 
-    /// `name`'s value, `None` if it is unset or empty (`${NAME:-default}` in Compose's terms).
-    /// Set in the environment, even empty, it hides `.env`'s.
+    /// What Compose resolves in `dir` (its docker-compose.yml and `.env`); `None` if it fails.
+    fn resolved_in(dir: &Path) -> Option<Settings> {
+        let output = std::process::Command::new("docker")
+            .args(["compose", "config", "--format", "json"])
+            .current_dir(dir)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|output| output.status.success())?;
+        let config: Value = serde_json::from_slice(&output.stdout).ok()?;
+        let settings = config.get("x-make")?.as_object()?;
+        Some(Settings(
+            settings
+                .iter()
+                .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))
+                .collect(),
+        ))
+    }
+
+    /// `name`'s value, `None` if it is unset or empty.
     fn get(&self, name: &str) -> Option<String> {
-        (self.env)(name)
-            .or_else(|| self.dotenv.get(name).cloned())
-            .filter(|value| !value.is_empty())
+        self.0.get(name).filter(|value| !value.is_empty()).cloned()
     }
 }
 
@@ -277,7 +291,7 @@ fn session_from(
 const SIGN_UP: &str = "sign-up";
 const SIGN_IN: &str = "sign-in";
 
-/// What to do after one sign-up attempt (see [`AsyncSite::sign_up_until`]).
+/// What to do after one sign-up attempt (see [`Site::sign_up_until`]).
 #[derive(Debug, PartialEq)]
 enum Attempt {
     /// Signed up.
@@ -349,7 +363,7 @@ enum Next {
     Wait(Duration),
 }
 
-/// The sign-up attempts so far (the clients' `sign_up_until`).
+/// The sign-up attempts so far ([`Site::sign_up_until`]).
 struct SignUpTries<'a> {
     account: &'a Account,
     base: &'a str,
@@ -411,13 +425,13 @@ impl<'a> SignUpTries<'a> {
     }
 }
 
-/// The site with a blocking client. Not to be created or dropped inside the async runtime
-/// (reqwest's blocking client runs one of its own): use [`AsyncSite`] there. Signed in
+/// The site, through reqwest's async client: the tools on tokio call it directly, the blocking
+/// ones through [`crate::cli::block_on`], the tests from `#[tokio::test]`. Signed in
 /// ([`Site::signed_in`]), every request carries the session cookie, as a browser's would.
 #[derive(Clone)]
 pub struct Site {
     base: String,
-    client: blocking::Client,
+    client: reqwest::Client,
     session: Option<Session>,
 }
 
@@ -427,9 +441,14 @@ impl Site {
         Site::new(&default_site_url())
     }
 
+    /// Requests time out after 10 s, answer body included.
     pub fn new(base: &str) -> Result<Site> {
-        let client = blocking::ClientBuilder::from(builder(TIMEOUT))
-            .timeout(TIMEOUT)
+        Site::with_timeout(base, TIMEOUT)
+    }
+
+    /// Requests time out after `timeout`, answer body included.
+    pub fn with_timeout(base: &str, timeout: Duration) -> Result<Site> {
+        let client = builder(timeout)
             .build()
             .context("building the HTTP client")?;
         Ok(Site {
@@ -455,45 +474,8 @@ impl Site {
         self.session.as_ref()
     }
 
-    /// [`AsyncSite::sign_up_until`] with this blocking client.
-    pub fn sign_up_until(&self, account: &Account, timeout: Duration) -> Result<Session> {
-        let mut tries = SignUpTries::new(account, &self.base, timeout);
-        loop {
-            let sent = self
-                .request(Method::POST, "/api/users")
-                .json(&account.credentials())
-                .send();
-            let answer = match sent {
-                Ok(response) => {
-                    let (status, headers) = (response.status(), response.headers().clone());
-                    match response.text() {
-                        Ok(body) => Ok((status, headers, body)),
-                        Err(err) => Err(Unanswered::of(&err)),
-                    }
-                }
-                Err(err) => Err(Unanswered::of(&err)),
-            };
-            match tries.after(answer)? {
-                Next::SignedUp(session) => return Ok(session),
-                Next::SignIn => return self.sign_in(account),
-                Next::Wait(wait) => std::thread::sleep(wait),
-            }
-        }
-    }
-
-    /// Signs in to `account` (`POST /api/session`, which must answer 204).
-    pub fn sign_in(&self, account: &Account) -> Result<Session> {
-        let request = self
-            .request(Method::POST, "/api/session")
-            .json(&account.credentials());
-        let response = self.send(request, "POST", "/api/session")?;
-        let (status, headers) = (response.status(), response.headers().clone());
-        let body = response.text().unwrap_or_default();
-        session_from(account, SIGN_IN, status, &headers, &body)
-    }
-
     /// A request for `path` on `host` (use [`SITE_HOST`] for the site itself).
-    pub fn request_to(&self, host: &str, method: Method, path: &str) -> blocking::RequestBuilder {
+    pub fn request_to(&self, host: &str, method: Method, path: &str) -> RequestBuilder {
         let request = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -504,87 +486,32 @@ impl Site {
         }
     }
 
-    pub fn request(&self, method: Method, path: &str) -> blocking::RequestBuilder {
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.request_to(SITE_HOST, method, path)
     }
 
-    pub fn get(&self, path: &str) -> Result<blocking::Response> {
+    pub async fn get(&self, path: &str) -> Result<Response> {
         self.send(self.request(Method::GET, path), "GET", path)
+            .await
     }
 
-    pub fn post_json(&self, path: &str, body: &Value) -> Result<blocking::Response> {
+    pub async fn post_json(&self, path: &str, body: &Value) -> Result<Response> {
         self.send(self.request(Method::POST, path).json(body), "POST", path)
+            .await
     }
 
-    fn send(
-        &self,
-        request: blocking::RequestBuilder,
-        method: &str,
-        path: &str,
-    ) -> Result<blocking::Response> {
+    async fn send(&self, request: RequestBuilder, method: &str, path: &str) -> Result<Response> {
         request
             .send()
+            .await
             .with_context(|| format!("{method} {}{path} (is the stack up? `make up`)", self.base))
     }
 
-    /// Polls `path` until it answers 200 or `timeout` passes; returns whether it did.
-    pub fn wait_for_ok(&self, path: &str, timeout: Duration) -> bool {
-        crate::wait_until(timeout, || {
-            self.request(Method::GET, path)
-                .timeout(Duration::from_secs(2))
-                .send()
-                .is_ok_and(|r| r.status() == StatusCode::OK)
-        })
-    }
-}
-
-/// The site with an async client, for the tools that run on tokio. Signed in
-/// ([`AsyncSite::signed_in`]), every request carries the session cookie, as a browser's would.
-#[derive(Clone)]
-pub struct AsyncSite {
-    base: String,
-    client: reqwest::Client,
-    session: Option<Session>,
-}
-
-impl AsyncSite {
-    /// Requests time out after `timeout`, answer body included.
-    pub fn new(base: &str, timeout: Duration) -> Result<AsyncSite> {
-        let client = builder(timeout)
-            .build()
-            .context("building the HTTP client")?;
-        Ok(AsyncSite {
-            base: base_url(base),
-            client,
-            session: None,
-        })
-    }
-
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
-    /// The same site, each request carrying `session`'s cookie.
-    pub fn signed_in(&self, session: &Session) -> AsyncSite {
-        AsyncSite {
-            session: Some(session.clone()),
-            ..self.clone()
-        }
-    }
-
-    pub fn session(&self) -> Option<&Session> {
-        self.session.as_ref()
-    }
-
-    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .header(HOST, SITE_HOST);
-        match &self.session {
-            Some(session) => request.header(COOKIE, session.cookie()),
-            None => request,
-        }
+    /// `GET path`: the status and the JSON body (`Null` when the body is not JSON).
+    pub async fn get_json(&self, path: &str) -> Result<(StatusCode, Value)> {
+        let response = self.get(path).await?;
+        let status = response.status();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
     /// Creates `account` and returns its session, trying again while the site is away or not
@@ -620,29 +547,28 @@ impl AsyncSite {
     /// Signs in to `account` (`POST /api/session`, which must answer 204).
     pub async fn sign_in(&self, account: &Account) -> Result<Session> {
         let response = self
-            .request(Method::POST, "/api/session")
-            .json(&account.credentials())
-            .send()
+            .post_json("/api/session", &account.credentials())
             .await
-            .with_context(|| format!("sign-in: POST {}/api/session", self.base))?;
+            .context("sign-in")?;
         let (status, headers) = (response.status(), response.headers().clone());
         let body = response.text().await.unwrap_or_default();
         session_from(account, SIGN_IN, status, &headers, &body)
     }
 
-    /// `GET path`: the status and the JSON body (`Null` when the body is not JSON).
-    pub async fn get_json(&self, path: &str) -> Result<(StatusCode, Value)> {
-        let response = self
-            .request(Method::GET, path)
-            .send()
-            .await
-            .with_context(|| format!("GET {}{path}", self.base))?;
-        let status = response.status();
-        Ok((status, response.json().await.unwrap_or(Value::Null)))
-    }
-
     /// Polls `path` until it answers 200 or `timeout` passes; returns whether it did.
     pub async fn wait_for_ok(&self, path: &str, timeout: Duration) -> bool {
+        self.wait_for(path, timeout, |answer| answer.status() == StatusCode::OK)
+            .await
+    }
+
+    /// Polls `path` (2 s allowed each time) until its answer is `ok` or `timeout` passes;
+    /// returns whether it was.
+    pub async fn wait_for(
+        &self,
+        path: &str,
+        timeout: Duration,
+        ok: impl Fn(&Response) -> bool,
+    ) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let answer = self
@@ -650,7 +576,7 @@ impl AsyncSite {
                 .timeout(Duration::from_secs(2))
                 .send()
                 .await;
-            if answer.is_ok_and(|r| r.status() == StatusCode::OK) {
+            if answer.is_ok_and(|answer| ok(&answer)) {
                 return true;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -808,91 +734,138 @@ mod tests {
         }
     }
 
-    /// A `.env` with `text`, in a directory of its own; removed on drop.
-    struct DotEnv(PathBuf);
+    /// A server on loopback that answers each of `answers` to one connection in turn; the
+    /// requests it got come out of the receiver, head and body.
+    fn server(answers: &[&'static str]) -> (String, std::sync::mpsc::Receiver<String>) {
+        use std::io::Write as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (sent, received) = std::sync::mpsc::channel();
+        let answers = answers.to_vec();
+        std::thread::spawn(move || {
+            for answer in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                // Enough for these small requests: the head and the body come in one read or two.
+                while !String::from_utf8_lossy(&request).contains("\r\n\r\n") {
+                    let n = stream.read(&mut buffer).unwrap();
+                    request.extend_from_slice(&buffer[..n]);
+                }
+                stream.write_all(answer.as_bytes()).unwrap();
+                sent.send(String::from_utf8_lossy(&request).to_lowercase())
+                    .unwrap();
+            }
+        });
+        (url, received)
+    }
 
-    impl DotEnv {
-        fn new(name: &str, text: &str) -> DotEnv {
+    #[tokio::test]
+    async fn requests_carry_the_site_host_and_once_signed_in_the_session() {
+        let (url, requests) = server(&[
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 201 Created\r\nSet-Cookie: foobar_session=t0k3n; HttpOnly; Path=/\r\n\
+             Content-Length: 2\r\n\r\n{}",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+        ]);
+        let site = Site::new(&format!("{url}/")).unwrap();
+        let account = Account::new("alice", "a long password");
+
+        let session = site
+            .sign_up_until(&account, Duration::from_secs(10))
+            .await
+            .unwrap();
+        let (status, _) = site.signed_in(&session).get_json("/api/me").await.unwrap();
+
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(session.cookie(), "foobar_session=t0k3n");
+        let requests: Vec<String> = requests.iter().collect();
+        assert!(
+            requests[0].starts_with("post /api/users "),
+            "{}",
+            requests[0]
+        );
+        assert_eq!(requests[0], requests[1], "sent again after the 503");
+        assert!(requests[2].starts_with("get /api/me "), "{}", requests[2]);
+        for request in &requests {
+            assert!(request.contains("host: www.foobar.com\r\n"), "{request}");
+        }
+        assert!(!requests[0].contains("cookie:"), "{}", requests[0]);
+        assert!(requests[2].contains("cookie: foobar_session=t0k3n\r\n"));
+    }
+
+    /// A checkout's docker-compose.yml and a `.env` with `text`, in a directory of its own;
+    /// removed on drop.
+    struct Checkout(PathBuf);
+
+    impl Checkout {
+        fn new(name: &str, text: &str) -> Checkout {
             let dir =
                 std::env::temp_dir().join(format!("foobar-tools-{}-{name}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
+            let compose = crate::repo_root().unwrap().join("docker-compose.yml");
+            std::fs::copy(compose, dir.join("docker-compose.yml")).unwrap();
             std::fs::write(dir.join(".env"), text).unwrap();
-            DotEnv(dir)
+            Checkout(dir)
         }
 
-        fn path(&self) -> PathBuf {
-            self.0.join(".env")
+        fn settings(&self) -> Settings {
+            Settings::resolved_in(&self.0).expect("docker compose config")
         }
     }
 
-    impl Drop for DotEnv {
+    impl Drop for Checkout {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
 
-    /// An environment with `vars` only.
-    fn env<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
+    fn settings(vars: &[(&str, &str)]) -> Settings {
+        Settings(
             vars.iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.to_string())
-        }
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
     fn without_settings_the_defaults() {
-        let missing = Path::new("/nonexistent/.env");
-        assert_eq!(site_url(missing, env(&[])), "http://127.0.0.1:8080");
-        assert_eq!(direct_url(missing, env(&[])), "http://127.0.0.1:18000");
+        assert_eq!(site_url(&settings(&[])), "http://127.0.0.1:8080");
+        assert_eq!(direct_url(&settings(&[])), "http://127.0.0.1:18000");
     }
 
     #[test]
-    fn dotenv_is_read_as_compose_reads_it() {
-        let dotenv = DotEnv::new(
+    fn foobar_url_comes_first_and_every_address_is_reached_on_loopback() {
+        assert_eq!(
+            site_url(&settings(&[
+                ("HTTP_BIND", "0.0.0.0"),
+                ("HTTP_PORT", "8181")
+            ])),
+            "http://127.0.0.1:8181"
+        );
+        assert_eq!(
+            site_url(&settings(&[
+                ("FOOBAR_URL", "http://site:1"),
+                ("HTTP_PORT", "9090")
+            ])),
+            "http://site:1"
+        );
+        assert_eq!(
+            site_url(&settings(&[("FOOBAR_URL", ""), ("HTTP_PORT", "9090")])),
+            "http://127.0.0.1:9090",
+            "empty is unset"
+        );
+    }
+
+    #[test]
+    fn dotenv_is_read_by_compose_with_its_quoting_and_comments() {
+        let checkout = Checkout::new(
             "compose",
             "# the stack\nexport HTTP_BIND=\"192.0.2.7\"\nHTTP_PORT=8181 # moved\n\
              APP_DIRECT_PORT='18111'\nPOSTGRES_PASSWORD=x\n",
         );
-        assert_eq!(site_url(&dotenv.path(), env(&[])), "http://192.0.2.7:8181");
-        assert_eq!(
-            direct_url(&dotenv.path(), env(&[])),
-            "http://127.0.0.1:18111"
-        );
-    }
-
-    #[test]
-    fn the_environment_comes_before_dotenv_and_foobar_url_before_both() {
-        let dotenv = DotEnv::new("precedence", "HTTP_BIND=0.0.0.0\nHTTP_PORT=8181\n");
-        let path = dotenv.path();
-        assert_eq!(
-            site_url(&path, env(&[])),
-            "http://127.0.0.1:8181",
-            "every address: reached on loopback"
-        );
-        assert_eq!(
-            site_url(&path, env(&[("HTTP_PORT", "9090")])),
-            "http://127.0.0.1:9090"
-        );
-        assert_eq!(
-            site_url(&path, env(&[("HTTP_PORT", "")])),
-            "http://127.0.0.1:8080",
-            "set empty in the environment: the default, as ${{HTTP_PORT:-8080}} gives"
-        );
-        assert_eq!(
-            site_url(&path, env(&[("HTTP_BIND", "::")])),
-            "http://[::1]:8181"
-        );
-        assert_eq!(
-            site_url(
-                &path,
-                env(&[("FOOBAR_URL", "http://site:1"), ("HTTP_PORT", "9090")])
-            ),
-            "http://site:1"
-        );
-        assert_eq!(
-            direct_url(&path, env(&[("APP_DIRECT_PORT", "28000")])),
-            "http://127.0.0.1:28000"
-        );
+        let settings = checkout.settings();
+        assert_eq!(site_url(&settings), "http://192.0.2.7:8181");
+        assert_eq!(direct_url(&settings), "http://127.0.0.1:18111");
     }
 }

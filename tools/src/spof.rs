@@ -21,7 +21,7 @@ use crate::interrupt::{own_group, with_cleanup, Interrupt};
 use crate::probe::{self, idempotency_key, write_body, write_title, ProbeReport, Record};
 use crate::site::{default_site_url, Account};
 use crate::stack::{self, checked, compose_ok};
-use crate::{blocking, AsyncSite};
+use crate::{blocking, markdown, Site};
 
 /// The drills to run (foobar-spof's options).
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -53,8 +53,8 @@ pub struct Config {
 
 impl Config {
     /// `--out`, else [`crate::reports_dir`].
-    pub fn out_dir(&self) -> PathBuf {
-        self.out.clone().unwrap_or_else(crate::reports_dir)
+    pub fn out_dir(&self) -> Result<PathBuf> {
+        self.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
     /// The drills in order: each service killed, then the database paused.
@@ -82,7 +82,7 @@ const CLEANUP_READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Runs every drill in turn; stops at the first that fails or at a signal (each having
 /// undone its fault and deleted its writes by then).
 pub async fn run(config: &Config, interrupt: &Interrupt) -> Result<SpofReport> {
-    let site = AsyncSite::new(&config.url, Duration::from_secs(5))?;
+    let site = Site::with_timeout(&config.url, Duration::from_secs(5))?;
     let mut drills = Vec::new();
     for (service, fault, away_secs) in config.drills() {
         let drill = Drill {
@@ -112,7 +112,7 @@ struct Drill<'a> {
     /// `spof-SERVICE-FAULT`: the name of its probe's report.
     name: String,
     config: &'a Config,
-    site: &'a AsyncSite,
+    site: &'a Site,
     interrupt: &'a Interrupt,
     service: String,
     fault: Fault,
@@ -185,15 +185,7 @@ impl Drill<'_> {
             report.summary.writes.lost = Some(writes.lost);
         }
         let removed = self.remove_writes(&mut report, completed, back).await;
-        let written = report
-            .write()
-            .with_context(|| {
-                format!(
-                    "writing the drill's report into {}",
-                    report.out_dir().display()
-                )
-            })
-            .map(drop);
+        let written = report.write().map(drop);
         let (window, writes) = with_cleanup(audited, removed.and(written))?;
         Ok(DrillResult {
             name: self.name.clone(),
@@ -465,7 +457,7 @@ pub fn assess(records: &[Record], fault_at_ms: f64, back_at_ms: f64) -> Outage {
 /// are the user's), and the run's posts are counted (each write's title is unique) to find
 /// duplicates.
 pub async fn audit_writes(
-    site: &AsyncSite,
+    site: &Site,
     report: &ProbeReport,
     newest_id_before: i64,
 ) -> Result<WriteAudit> {
@@ -527,7 +519,7 @@ enum Retried {
 }
 
 /// Sends write `seq` of `run_id` again with its key, through `site` signed in as the run's user.
-async fn retry(site: &AsyncSite, run_id: &str, seq: u64) -> Result<Retried> {
+async fn retry(site: &Site, run_id: &str, seq: u64) -> Result<Retried> {
     let response = site
         .request(Method::POST, "/api/posts")
         .header("Idempotency-Key", idempotency_key(run_id, seq))
@@ -551,13 +543,13 @@ async fn retry(site: &AsyncSite, run_id: &str, seq: u64) -> Result<Retried> {
 
 /// The newest post's id through the site (0 when there is none): posts of a later run are all
 /// newer.
-pub async fn newest_post_id(site: &AsyncSite) -> Result<i64> {
+async fn newest_post_id(site: &Site) -> Result<i64> {
     let page = listing(site, "/api/posts?limit=1").await?;
     Ok(page["posts"][0]["id"].as_i64().unwrap_or(0))
 }
 
 /// A page of the post listing, which must answer 200.
-async fn listing(site: &AsyncSite, path: &str) -> Result<Value> {
+async fn listing(site: &Site, path: &str) -> Result<Value> {
     let (status, page) = site.get_json(path).await?;
     if status != StatusCode::OK {
         bail!("GET {}{path} answered {status}", site.base());
@@ -566,7 +558,7 @@ async fn listing(site: &AsyncSite, path: &str) -> Result<Value> {
 }
 
 /// Every post with an id above `after`, newest first.
-async fn posts_newer_than(site: &AsyncSite, after: i64) -> Result<Vec<Value>> {
+async fn posts_newer_than(site: &Site, after: i64) -> Result<Vec<Value>> {
     let mut posts = Vec::new();
     let mut path = "/api/posts?limit=100".to_owned();
     loop {
@@ -605,41 +597,62 @@ impl SpofReport {
     }
 }
 
-impl fmt::Display for SpofReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "| component | fault | away | users saw | outage | back → ok | slowest answer while away | writes ack / failed / unknown | retried (replayed) | lost | duplicates | signed out (401) |"
-        )?;
-        writeln!(f, "|---|---|---|---|---|---|---|---|---|---|---|---|")?;
-        for d in &self.drills {
-            let saw: Vec<String> = d
-                .outage
-                .users_saw
-                .iter()
-                .map(|(k, v)| format!("{k} ×{v}"))
+impl markdown::Page for SpofReport {
+    fn title(&self) -> String {
+        "Single points of failure: foobar-spof".into()
+    }
+
+    /// One row per drill, as docs/spof.md gives them.
+    fn markdown(&self) -> String {
+        let secs = |ms: f64| format!("{:.2} s", ms / 1000.0);
+        let rows = self.drills.iter().map(|d| {
+            let saw: Vec<String> = (d.outage.users_saw.iter())
+                .map(|(what, n)| format!("{what} ×{n}"))
                 .collect();
-            writeln!(
-                f,
-                "| {} | {} | {:.1} s | {} | {:.2} s | {} | {:.2} s | {} / {} / {} | {} ({}) | {} | {} | {} |",
-                d.service,
-                d.fault.as_str(),
-                (d.back_at_ms - d.fault_at_ms) / 1000.0,
-                if saw.is_empty() { "nothing".to_owned() } else { saw.join(", ") },
-                d.outage.outage_ms / 1000.0,
-                d.outage.recovery_after_back_ms.map_or("never".to_owned(), |ms| format!("{:.2} s", ms / 1000.0)),
-                d.outage.slowest_while_down_ms / 1000.0,
-                d.writes.acknowledged,
-                d.writes.failed,
-                d.writes.unknown,
-                d.writes.retried,
-                d.writes.replayed,
-                d.writes.lost,
-                d.writes.duplicates,
-                d.writes.unauthorized,
-            )?;
-        }
-        Ok(())
+            let w = &d.writes;
+            vec![
+                d.service.clone(),
+                d.fault.as_str().to_owned(),
+                format!("{:.1} s", (d.back_at_ms - d.fault_at_ms) / 1000.0),
+                if saw.is_empty() {
+                    "nothing".into()
+                } else {
+                    saw.join(", ")
+                },
+                secs(d.outage.outage_ms),
+                d.outage.recovery_after_back_ms.map_or("never".into(), secs),
+                secs(d.outage.slowest_while_down_ms),
+                format!("{} / {} / {}", w.acknowledged, w.failed, w.unknown),
+                format!("{} ({})", w.retried, w.replayed),
+                format!("**{}**", w.lost),
+                format!("**{}**", w.duplicates),
+                format!("**{}**", w.unauthorized),
+            ]
+        });
+        markdown::table(
+            &[
+                "component",
+                "fault",
+                "away",
+                "what users saw",
+                "outage",
+                "back → site ok",
+                "slowest answer while away",
+                "writes acknowledged / failed / unknown",
+                "retried (were written after all)",
+                "lost",
+                "duplicated",
+                "signed out (401)",
+            ],
+            rows,
+        )
+    }
+}
+
+impl fmt::Display for SpofReport {
+    /// The markdown table (what `spof.md` holds).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(markdown::Page::markdown(self).trim_end())
     }
 }
 

@@ -11,18 +11,18 @@ use crate::repo_root;
 
 /// `docker compose ARGS` for this project (honours `COMPOSE_PROJECT_NAME`), not yet run. In a
 /// process group of its own ([`own_group`]): a Ctrl-C must not cut a cleanup's command short.
-pub fn compose_command(args: &[&str]) -> Command {
+pub fn compose_command(args: &[&str]) -> Result<Command> {
     let mut command = Command::new("docker");
     own_group(&mut command)
         .arg("compose")
         .args(args)
-        .current_dir(repo_root());
-    command
+        .current_dir(repo_root()?);
+    Ok(command)
 }
 
 /// Runs `docker compose ARGS`; fails only if it cannot be started.
 pub fn compose(args: &[&str]) -> Result<Output> {
-    compose_command(args)
+    compose_command(args)?
         .output()
         .context("running docker compose (is Docker installed?)")
 }
@@ -50,10 +50,17 @@ pub fn checked(output: &Output, what: impl FnOnce() -> String) -> Result<String>
 /// In the terminal's process group, unlike the tools' children: a Ctrl-C of the test that runs
 /// it reaches the tool under make, which then cleans up and exits.
 pub fn make(args: &[&str]) -> bool {
+    let root = match repo_root() {
+        Ok(root) => root,
+        Err(err) => {
+            eprintln!("make {}: {err:#}", args.join(" "));
+            return false;
+        }
+    };
     Command::new("make")
         .arg("--no-print-directory")
         .args(args)
-        .current_dir(repo_root())
+        .current_dir(root)
         .status()
         .is_ok_and(|status| status.success())
 }
@@ -63,7 +70,7 @@ pub fn make(args: &[&str]) -> bool {
 /// a container made before secrets); `args` are the script's `$1`, `$2`..., passed unquoted.
 /// The container is Compose's `db`, or, when `FOOBAR_DB_EXEC` is set, whatever that command
 /// runs its arguments in (the cluster's: `cluster/hosts db-exec`, relative to the repository).
-pub fn in_db(script: &str, args: &[&str]) -> Command {
+pub fn in_db(script: &str, args: &[&str]) -> Result<Command> {
     let script = format!(
         r#"export PGPASSWORD="${{POSTGRES_PASSWORD:-$(cat "$POSTGRES_PASSWORD_FILE")}}" PGHOST=127.0.0.1 PGUSER="$POSTGRES_USER" PGDATABASE="$POSTGRES_DB"; {script}"#
     );
@@ -87,7 +94,7 @@ pub fn in_app(args: &[&str]) -> Result<Command> {
     );
     let mut all = vec!["foobar-app"];
     all.extend_from_slice(args);
-    Ok(exec_in(exec.as_deref(), "app", &all))
+    exec_in(exec.as_deref(), "app", &all)
 }
 
 /// The command in the variable `name`, if set.
@@ -99,7 +106,7 @@ fn exec_override(name: &str) -> Option<String> {
 
 /// `ARGS` run by `exec` (its words, relative to the repository), or without one by
 /// `docker compose exec -T SERVICE`.
-fn exec_in(exec: Option<&str>, service: &str, args: &[&str]) -> Command {
+fn exec_in(exec: Option<&str>, service: &str, args: &[&str]) -> Result<Command> {
     match exec {
         Some(exec) => {
             let mut words = exec.split_whitespace();
@@ -107,8 +114,8 @@ fn exec_in(exec: Option<&str>, service: &str, args: &[&str]) -> Command {
             own_group(&mut command)
                 .args(words)
                 .args(args)
-                .current_dir(repo_root());
-            command
+                .current_dir(repo_root()?);
+            Ok(command)
         }
         None => {
             let mut compose = vec!["exec", "-T", service];
@@ -121,7 +128,7 @@ fn exec_in(exec: Option<&str>, service: &str, args: &[&str]) -> Command {
 /// Runs `sql` with psql in the app's database; returns the rows, unaligned (`|` between
 /// columns), without headers.
 pub fn psql(sql: &str) -> Result<String> {
-    let output = in_db(r#"psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1""#, &[sql])
+    let output = in_db(r#"psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1""#, &[sql])?
         .output()
         .context("running docker compose exec db psql")?;
     checked(&output, || format!("psql in the db container: {sql}"))
@@ -141,11 +148,6 @@ pub fn post_count() -> Result<i64> {
 /// The accounts, the reserved "guest" included, as the tools must leave them.
 pub fn user_count() -> Result<i64> {
     number("SELECT count(*) FROM users")
-}
-
-/// The highest post id (0 without posts): whatever a run writes gets a higher one.
-pub fn newest_post_id() -> Result<i64> {
-    number("SELECT coalesce(max(id), 0) FROM posts")
 }
 
 /// The database foobar-load fills for pgbench.

@@ -11,7 +11,7 @@ use std::{fs, io};
 use anyhow::{bail, Context as _, Result};
 
 use crate::stack::checked;
-use crate::{repo_root, wait_until};
+use crate::{repo_root, wait_until, Site};
 
 /// A running bare nginx.
 pub struct BareNginx {
@@ -63,9 +63,10 @@ impl BareNginx {
             .context("starting nginx on the host (install it: apt-get install nginx)")?;
         checked(&output, || "nginx (the bare ceiling)".to_owned())?;
         let url = bare.url();
-        if !wait_until(Duration::from_secs(10), || {
-            reqwest::blocking::get(&url).is_ok_and(|r| r.status().is_success())
-        }) {
+        // It serves any Host, the site's included.
+        let site = Site::new(&url)?;
+        let wait = site.wait_for_ok("/", Duration::from_secs(10));
+        if !crate::cli::block_on(async { Ok(wait.await) })? {
             bail!("the bare nginx does not answer on {url}");
         }
         Ok(bare)
@@ -101,17 +102,20 @@ impl Drop for BareNginx {
 
 /// The directory: the configuration, a copy of the site's files (readable by nginx's workers,
 /// which run as www-data when nginx starts as root), a temp directory.
-fn prepare(dir: &Path, port: u16, workers: u32) -> io::Result<()> {
+fn prepare(dir: &Path, port: u16, workers: u32) -> Result<()> {
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir.join("tmp"))?;
     fs::create_dir_all(dir.join("html"))?;
-    for entry in fs::read_dir(repo_root().join("nginx/html"))? {
+    for entry in fs::read_dir(repo_root()?.join("nginx/html"))? {
         let entry = entry?;
         if entry.file_type()?.is_file() {
             fs::copy(entry.path(), dir.join("html").join(entry.file_name()))?;
         }
     }
-    fs::write(dir.join("nginx.conf"), config(dir, port, workers))
+    Ok(fs::write(
+        dir.join("nginx.conf"),
+        config(dir, port, workers),
+    )?)
 }
 
 /// A port nothing listens on now (the kernel's pick; nginx binds it a moment later).

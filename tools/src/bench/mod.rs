@@ -18,7 +18,7 @@ pub mod wrk;
 
 use std::path::PathBuf;
 use std::time::Duration;
-use std::{fmt, io, thread};
+use std::{fmt, thread};
 
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,7 @@ pub use config::Config;
 use crate::interrupt::{with_cleanup, Interrupt};
 use crate::load::pgbench;
 use crate::site::Account;
-use crate::{compose_ok, stack, Site};
+use crate::{compose_ok, markdown, stack, Site};
 
 /// The prefix of the account each run signs up (`foobar-bench-XXXXXXXX`).
 pub const USER_PREFIX: &str = "foobar-bench";
@@ -220,23 +220,27 @@ enum Target {
 fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Result<BenchReport> {
     let (rounds, secs) = config.plan();
     let duration = Duration::from_secs(secs.into());
-    config.urls.wait_until_up("bench")?;
-    let site = Site::new(&config.urls.url)?;
-    eprintln!(
-        "signing up {} and writing the post to read",
-        account.username
-    );
-    let session = site.sign_up_until(account, Duration::from_secs(60))?;
-    let response = site.signed_in(&session).post_json(
-        "/api/posts",
-        &serde_json::json!({ "title": "Benchmark", "body": "The post make bench reads." }),
-    )?;
-    if response.status() != reqwest::StatusCode::CREATED {
-        bail!("POST /api/posts answered {}", response.status());
-    }
-    let post_id = response.json::<serde_json::Value>()?["id"]
-        .as_i64()
-        .context("the created post has no id")?;
+    let post_id = crate::cli::block_on(async {
+        config.urls.wait_until_up("bench").await?;
+        let site = Site::new(&config.urls.url)?;
+        eprintln!(
+            "signing up {} and writing the post to read",
+            account.username
+        );
+        let session = site.sign_up_until(account, Duration::from_secs(60)).await?;
+        let post =
+            serde_json::json!({ "title": "Benchmark", "body": "The post make bench reads." });
+        let response = site
+            .signed_in(&session)
+            .post_json("/api/posts", &post)
+            .await?;
+        if response.status() != reqwest::StatusCode::CREATED {
+            bail!("POST /api/posts answered {}", response.status());
+        }
+        response.json::<serde_json::Value>().await?["id"]
+            .as_i64()
+            .context("the created post has no id")
+    })?;
     eprintln!("preparing the pgbench database in the db container");
     pgbench::init(interrupt)?;
     eprintln!("starting a bare nginx on the host");
@@ -446,13 +450,112 @@ fn figure(case: Case, target: &Target, connections: u32, runs: Vec<Measured>) ->
 
 impl BenchReport {
     /// `--out`, else [`crate::reports_dir`].
-    pub fn out_dir(&self) -> PathBuf {
-        self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    pub fn out_dir(&self) -> Result<PathBuf> {
+        self.config.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
-    /// Writes `bench.json` into [`Self::out_dir`]; returns its path.
-    pub fn write(&self) -> io::Result<PathBuf> {
-        crate::write_json(&self.out_dir(), "bench", self)
+    /// Writes `bench.json` and `bench.md` into [`Self::out_dir`]; returns their paths.
+    pub fn write(&self) -> Result<Vec<PathBuf>> {
+        crate::write_json(&self.out_dir()?, "bench", self)
+    }
+}
+
+impl markdown::Page for BenchReport {
+    fn title(&self) -> String {
+        "Cost per request: foobar-bench".into()
+    }
+
+    fn started_at(&self) -> Option<&str> {
+        Some(&self.started_at)
+    }
+
+    /// The figures and the ratios, as docs/cost.md gives them.
+    fn markdown(&self) -> String {
+        let names: Vec<&str> = (self.figures.iter())
+            .find_map(|fig| fig.cpu.as_ref())
+            .map(|cpu| {
+                cpu.containers
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let cpu_header = format!("CPU µs per request: {} / rest = total", names.join(" / "));
+        let figures = self.figures.iter().map(|fig| {
+            if let Some(why) = &fig.skipped {
+                return vec![
+                    fig.what.clone(),
+                    fig.connections.to_string(),
+                    format!("skipped: {why}"),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ];
+            }
+            let unit = if fig.case == Case::Pgbench {
+                " tps"
+            } else {
+                ""
+            };
+            let cpu = fig.cpu.as_ref().map_or(String::new(), |cpu| {
+                // A tier the request does not reach still spends a little (healthchecks).
+                let us = |us: f64| {
+                    if us < 0.5 {
+                        "–".into()
+                    } else {
+                        format!("{us:.1}")
+                    }
+                };
+                let tiers: Vec<String> =
+                    cpu.containers.iter().map(|(_, spent)| us(*spent)).collect();
+                format!(
+                    "{} / {} = {:.1}",
+                    tiers.join(" / "),
+                    us(cpu.rest_us),
+                    cpu.total_us
+                )
+            });
+            vec![
+                fig.what.clone(),
+                fig.connections.to_string(),
+                format!("{}{unit}", markdown::count(fig.median)),
+                format!("{:.1}%", fig.spread_pct),
+                fig.p99_ms
+                    .map_or(String::new(), |p99| markdown::latency(Some(p99))),
+                cpu,
+            ]
+        });
+        let ratios = self.ratios.iter().map(|ratio| {
+            let value = markdown::ratio(ratio.value);
+            let verdict = match (ratio.value, ratio.target) {
+                (Some(value), Some(target)) if value >= target => format!("≥ {target}: **met**"),
+                (Some(_), Some(target)) => format!("≥ {target}: **not met**"),
+                (None, Some(target)) => format!("≥ {target}: not measured"),
+                (_, None) => String::new(),
+            };
+            vec![
+                ratio.what.clone(),
+                if ratio.target.is_some() {
+                    format!("**{value}**")
+                } else {
+                    value
+                },
+                range(&ratio.per_round)
+                    .map_or(String::new(), |(low, high)| format!("{low:.2}–{high:.2}")),
+                verdict,
+            ]
+        });
+        markdown::table(
+            &[
+                "what",
+                "connections",
+                &format!("req/s (median of {})", self.rounds),
+                "spread",
+                "p99",
+                &cpu_header,
+            ],
+            figures,
+        ) + &markdown::table(&["ratio", "median", "within a round", "target"], ratios)
     }
 }
 
@@ -534,6 +637,64 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn markdown_gives_the_figures_and_ratios_as_docs_cost_does() {
+        let figure = |case: Case, median: f64, containers: [f64; 3]| Figure {
+            case,
+            what: case.label().into(),
+            url: None,
+            connections: 64,
+            runs: vec![median * 0.98, median, median * 1.02],
+            median,
+            spread_pct: 4.0,
+            p50_ms: Some(1.0),
+            p99_ms: Some(9.5),
+            errors: 0,
+            cpu: Some(cpu::PerRequest {
+                containers: ["web", "app", "db"]
+                    .into_iter()
+                    .map(String::from)
+                    .zip(containers)
+                    .collect(),
+                rest_us: 33.5,
+                total_us: 34.2,
+            }),
+            skipped: None,
+        };
+        let report = BenchReport {
+            started_at: "2026-11-22T03:00:00Z".into(),
+            cores: 2,
+            config: crate::cli::try_parse(&[]).unwrap(),
+            rounds: 5,
+            secs: 5,
+            post_id: 7,
+            figures: vec![
+                figure(Case::PageBare, 58439.0, [0.3, 0.2, 0.2]),
+                figure(Case::PageStack, 49997.0, [17.2, 0.1, 0.1]),
+            ],
+            ratios: vec![Ratio {
+                what: "page: stack / bare nginx".into(),
+                of: Case::PageStack,
+                over: Case::PageBare,
+                value: Some(0.86),
+                per_round: vec![0.82, 0.95],
+                per_round_spread_pct: 15.0,
+                target: Some(0.6),
+            }],
+        };
+
+        let text = markdown::Page::markdown(&report);
+
+        for expected in [
+            "| what | connections | req/s (median of 5) | spread | p99 | CPU µs per request: web / app / db / rest = total |",
+            "| page: bare nginx on the host | 64 | 58 439 | 4.0% | 9.5 ms | – / – / – / 33.5 = 34.2 |",
+            "| page: through the published port | 64 | 49 997 | 4.0% | 9.5 ms | 17.2 / – / – / 33.5 = 34.2 |",
+            "| page: stack / bare nginx | **0.86** | 0.82–0.95 | ≥ 0.6: **met** |",
+        ] {
+            assert!(text.lines().any(|line| line == expected), "{expected:?} in\n{text}");
+        }
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! foobar-bench: each tier's throughput beside its own ceiling, in one run (closed loop with
 //! wrk, medians of interleaved runs). Needs `wrk` and Debian's `nginx` on PATH, the app published
 //! on --direct-url (`make bench` sees to it), and root for the two figures measured inside
-//! containers' network namespaces (skipped otherwise). Prints a table, writes `<out>/bench.json`.
-//! Removes its account, its post and the pgbench database when it ends, also on an error or a
-//! signal. Exit codes: 0 done, 1 a run failed, 2 bad usage, 128 + the signal when interrupted.
+//! containers' network namespaces (skipped otherwise). Prints a table, writes `<out>/bench.json`
+//! and `bench.md`. Removes its account, its post and the pgbench database when it ends, also on
+//! an error or a signal. Exit codes: 0 done, 1 a run failed, 2 bad usage, 128 + the signal when
+//! interrupted.
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use foobar_tools::bench::{self, Config};
 use foobar_tools::cli;
 use foobar_tools::interrupt::Interrupt;
@@ -22,10 +23,5 @@ fn main() -> ExitCode {
 
 fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
     let report = bench::run(config, interrupt)?;
-    print!("{report}");
-    let json = report
-        .write()
-        .with_context(|| format!("writing the report into {}", report.out_dir().display()))?;
-    println!("report: {}", json.display());
-    Ok(ExitCode::SUCCESS)
+    cli::print_and_write(&report, |report| report.write())
 }

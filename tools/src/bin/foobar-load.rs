@@ -1,8 +1,8 @@
 //! foobar-load: ramps the load on each endpoint until the stack saturates, compares the read
 //! with the app alone and with pgbench. Needs `oha` on PATH and the app published on
-//! --direct-url (`make load` sees to both). Prints a table, writes `<out>/load.json` and
-//! `load.svg`. Deletes the posts it wrote and drops the pgbench database when it ends, also on
-//! an error or a signal. Exit codes: 0 done, 1 a run failed, 2 bad usage, 128 + the signal when
+//! --direct-url (`make load` sees to both). Prints a table, writes `<out>/load.json`, `load.md`
+//! and `load.svg`. Deletes the posts it wrote and drops the pgbench database when it ends, also
+//! on an error or a signal. Exit codes: 0 done, 1 a run failed, 2 bad usage, 128 + the signal when
 //! interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), after cleaning up; a second signal more
 //! than 2 s after the first exits at once, without finishing the cleanup.
 
@@ -23,5 +23,5 @@ fn main() -> ExitCode {
 
 fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
     let report = load::run(config, interrupt)?;
-    cli::print_and_write(&report, &report.out_dir(), |report| report.write())
+    cli::print_and_write(&report, |report| report.write())
 }

@@ -1,8 +1,9 @@
 //! foobar-probe: open-loop HTTP load on the site, to measure what users see during a deploy.
-//! Writes `<out>/NAME.json` and `NAME.svg` and prints a summary with a timeline. With
-//! `--writes`, it first signs up an account of its own (`probe-` and 8 hex digits) and writes
-//! as that user; once stopped (also by Ctrl-C, SIGTERM or SIGHUP) it reads its acknowledged
-//! posts back, then deletes the posts it wrote and its account, unless `--keep-writes`.
+//! Writes `<out>/NAME.json`, `NAME.md` and `NAME.svg` and prints a summary with a timeline.
+//! With `--writes`, it first signs up an account of its own (`probe-` and 8 hex digits) and
+//! writes as that user; once stopped (also by Ctrl-C, SIGTERM or SIGHUP) it reads its
+//! acknowledged posts back, then deletes the posts it wrote and its account, unless
+//! `--keep-writes`.
 //! Exit codes: 0 done, 1 an error (the sign-up, the audit, the deletion or the report failed),
 //! 2 bad usage, 3 `--until-new-version` and the new version never settled, 4 acknowledged
 //! writes were lost, 5 the signed-in user was signed out (answers 401), 128 + the signal (130
@@ -12,7 +13,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use foobar_tools::cli;
 use foobar_tools::interrupt::{with_cleanup, Interrupt};
 use foobar_tools::probe::{self, Config, StopReason};
@@ -56,10 +57,7 @@ async fn run(config: Config, interrupt: &Interrupt) -> Result<ExitCode> {
         report.remove_writes().await
     };
     print!("{report}");
-    let [json, svg] = report
-        .write()
-        .with_context(|| format!("writing the report into {}", report.out_dir().display()))?;
-    println!("report: {}\n        {}", json.display(), svg.display());
+    cli::print_paths(&report.write()?);
     with_cleanup(audited, removed)?;
 
     let lost = report.summary.writes.lost.filter(|&lost| lost > 0);

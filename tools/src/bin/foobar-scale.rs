@@ -1,8 +1,8 @@
 //! foobar-scale: the scale-out of the cluster (`make cluster-up`): ramps `GET /api/posts/{id}`
 //! through the load balancers' virtual IP with the app on 1, 2 and 3 hosts, and compares the
 //! knees. Needs root (cluster/hosts) and `oha` on PATH (`make cluster-scale` sees to both).
-//! Prints a table, writes `<out>/scale.json` and `scale.svg`. Puts the app back on every host
-//! and deletes its account when it ends, also on an error or a signal. Exit codes as
+//! Prints a table, writes `<out>/scale.json`, `scale.md` and `scale.svg`. Puts the app back on
+//! every host and deletes its account when it ends, also on an error or a signal. Exit codes as
 //! foobar-load's: 0 done, 1 a run failed, 2 bad usage, 128 + the signal when interrupted.
 
 use std::process::ExitCode;
@@ -22,5 +22,5 @@ fn main() -> ExitCode {
 
 fn run(config: ScaleConfig, interrupt: &Interrupt) -> Result<ExitCode> {
     let report = scale::run(config, interrupt)?;
-    cli::print_and_write(&report, &report.out_dir(), |report| report.write())
+    cli::print_and_write(&report, |report| report.write())
 }

@@ -2,14 +2,14 @@
 //! open-loop probe with writes: take it away (SIGKILL, or pause), bring it back, measure what
 //! users saw and how fast the site recovered, audit the writes (and that the probe's signed-in
 //! user was never signed out), then delete them and the probe's account. Writes
-//! `<out>/spof-SERVICE-FAULT.{json,svg}` per drill and `<out>/spof.json`; prints a table.
+//! `<out>/spof-SERVICE-FAULT.{json,md,svg}` per drill and `<out>/spof.{json,md}`; prints a table.
 //! Exit codes: 0 done, 1 a drill failed, lost or duplicated a write, signed the user out (a
 //! 401), or the site did not recover; 2 bad usage; 128 + the signal when interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP),
 //! after undoing the fault; a second signal more than 2 s after the first exits at once.
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use foobar_tools::cli;
 use foobar_tools::interrupt::Interrupt;
 use foobar_tools::spof::{self, Config};
@@ -24,10 +24,9 @@ fn main() -> ExitCode {
 
 async fn run(config: &Config, interrupt: &Interrupt) -> Result<ExitCode> {
     let report = spof::run(config, interrupt).await?;
-    let dir = config.out_dir();
-    let path = foobar_tools::write_json(&dir, "spof", &report)
-        .with_context(|| format!("writing spof.json into {}", dir.display()))?;
-    println!("\n{report}\nreport: {}", path.display());
+    let paths = foobar_tools::write_json(&config.out_dir()?, "spof", &report)?;
+    println!("\n{report}");
+    cli::print_paths(&paths);
     if report.healthy() {
         Ok(ExitCode::SUCCESS)
     } else {

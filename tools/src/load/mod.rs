@@ -23,7 +23,7 @@ pub mod svg;
 
 use std::path::PathBuf;
 use std::time::Duration;
-use std::{fmt, io, thread};
+use std::{fmt, thread};
 
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,7 @@ use ramp::{Ramp, Step};
 
 use crate::interrupt::{with_cleanup, Interrupt};
 use crate::site::{Account, Session};
-use crate::{stack, Site};
+use crate::{markdown, stack, Site};
 
 pub type Error = anyhow::Error;
 
@@ -206,19 +206,27 @@ fn measure_all(
     let plan = config.plan();
     let duration = Duration::from_secs_f64(plan.step_secs);
 
-    config.urls.wait_until_up("load")?;
-    let site = Site::new(&config.urls.url)?;
-    eprintln!(
-        "signing up {} through {}",
-        account.username, config.urls.url
-    );
-    let session = site.sign_up_until(account, Duration::from_secs(60))?;
-    let site = site.signed_in(&session);
-    eprintln!(
-        "seeding {} posts through {}",
-        config.seed_posts, config.urls.url
-    );
-    let post_id = seed(&site, config.seed_posts, marker, interrupt)?;
+    let (session, post_id) = crate::cli::block_on(async {
+        config.urls.wait_until_up("load").await?;
+        let site = Site::new(&config.urls.url)?;
+        eprintln!(
+            "signing up {} through {}",
+            account.username, config.urls.url
+        );
+        let session = site.sign_up_until(account, Duration::from_secs(60)).await?;
+        eprintln!(
+            "seeding {} posts through {}",
+            config.seed_posts, config.urls.url
+        );
+        let post_id = seed(
+            &site.signed_in(&session),
+            config.seed_posts,
+            marker,
+            interrupt,
+        )
+        .await?;
+        Ok((session, post_id))
+    })?;
     eprintln!("preparing the pgbench database in the db container");
     pgbench::init(interrupt)?;
 
@@ -328,19 +336,21 @@ fn measure(
 }
 
 /// Creates `count` posts titled `marker` through the site; returns the id of the last.
-fn seed(site: &Site, count: u32, marker: &str, interrupt: &Interrupt) -> Result<i64> {
+async fn seed(site: &Site, count: u32, marker: &str, interrupt: &Interrupt) -> Result<i64> {
     let mut id = None;
     for n in 1..=count {
         interrupt.check()?;
         let body = format!("Seed post {n}, for the reads of the load test to find.");
         let response = site
             .post_json("/api/posts", &post(marker, &body))
+            .await
             .context("seeding")?;
         if response.status() != reqwest::StatusCode::CREATED {
             bail!("seeding: POST /api/posts answered {}", response.status());
         }
         id = response
             .json::<serde_json::Value>()
+            .await
             .context("seeding: reading the created post")?["id"]
             .as_i64();
     }
@@ -349,14 +359,144 @@ fn seed(site: &Site, count: u32, marker: &str, interrupt: &Interrupt) -> Result<
 
 impl LoadReport {
     /// `--out`, else [`crate::reports_dir`].
-    pub fn out_dir(&self) -> PathBuf {
-        self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    pub fn out_dir(&self) -> Result<PathBuf> {
+        self.config.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
-    /// Writes `load.json` and `load.svg` into [`Self::out_dir`]; returns their paths.
-    pub fn write(&self) -> io::Result<[PathBuf; 2]> {
-        crate::write_report(&self.out_dir(), "load", self, &svg::render(self))
+    /// Writes `load.json`, `load.md` and `load.svg` into [`Self::out_dir`]; returns their paths.
+    pub fn write(&self) -> Result<Vec<PathBuf>> {
+        crate::write_report(&self.out_dir()?, "load", self, &svg::render(self))
     }
+}
+
+impl markdown::Page for LoadReport {
+    fn title(&self) -> String {
+        "Scalability limit: foobar-load".into()
+    }
+
+    fn started_at(&self) -> Option<&str> {
+        Some(&self.started_at)
+    }
+
+    /// The knees, the closed-loop comparison and the sign-ins, as docs/load.md gives them.
+    fn markdown(&self) -> String {
+        let c = &self.comparison;
+        let target = |value: f64, target: f64| format!("**{value:.2}** (target {target})");
+        let comparison = [
+            vec![
+                "full stack (nginx → app → PostgreSQL)".into(),
+                markdown::count(c.full_stack.achieved_rps),
+                String::new(),
+            ],
+            vec![
+                "straight to the app".into(),
+                markdown::count(c.direct.achieved_rps),
+                format!(
+                    "full stack / app = {}",
+                    target(c.full_stack_over_direct, DIRECT_TARGET)
+                ),
+            ],
+            vec![
+                format!("`pgbench -S -c {}`", c.concurrency),
+                format!("{} tps", markdown::count(c.pgbench_tps)),
+                format!(
+                    "full stack / pgbench = {}",
+                    target(c.full_stack_over_pgbench, PGBENCH_TARGET)
+                ),
+            ],
+        ];
+        let s = &self.sign_ins;
+        let sign_in_knee = (self.ramps.iter())
+            .find(|ramp| ramp.endpoint == sign_in::LABEL)
+            .and_then(knee_and_p99)
+            .map_or("none".into(), |(knee, p99)| {
+                let (knee, p99) = (markdown::count(knee), markdown::latency(p99));
+                format!("**{knee}** (p99 {p99})")
+            });
+        let sign_ins = [
+            (
+                "one sign-in at a time (closed loop, one connection)",
+                format!(
+                    "p50 **{}**, p99 {}",
+                    markdown::latency(s.one_at_a_time.p50_ms),
+                    markdown::latency(s.one_at_a_time.p99_ms)
+                ),
+            ),
+            (
+                "a one-query read the same way (`GET /api/posts/{id}`)",
+                format!("p50 {}", markdown::latency(s.read_one_at_a_time.p50_ms)),
+            ),
+            (
+                "so one argon2id hash costs",
+                format!("**≈ {}** of a core", markdown::latency(s.hash_ms())),
+            ),
+            (
+                "sign-ins a second at the knee (p99 < 50 ms, no errors)",
+                sign_in_knee,
+            ),
+            (
+                "`GET /api/posts/{id}` through the stack, p99",
+                format!(
+                    "at {} req/s: **{}** alone, **{}** during {} sign-ins a second: **{}×** \
+                     (target: {}×)",
+                    markdown::count(s.read_rps),
+                    markdown::latency(s.read_alone.p99_ms),
+                    markdown::latency(s.read_during_flood.p99_ms),
+                    markdown::count(s.flood_rps),
+                    markdown::ratio(s.read_p99_ratio()),
+                    sign_in::READ_P99_TARGET
+                ),
+            ),
+        ];
+        let knees = (self.ramps.iter()).map(|ramp| {
+            let saturated = match (ramp.saturation, ramp.steps.last()) {
+                (Some(saturation), Some(last)) => format!(
+                    "{} offered → {} served, p99 {} ({saturation})",
+                    markdown::count(last.offered_rps),
+                    markdown::count(last.measured.achieved_rps),
+                    markdown::latency(last.measured.p99_ms)
+                ),
+                _ => "not reached: raise --max-steps".into(),
+            };
+            let (knee, p99) =
+                knee_and_p99(ramp).map_or(("none".into(), "-".into()), |(knee, p99)| {
+                    (
+                        format!("**{} req/s**", markdown::count(knee)),
+                        markdown::latency(p99),
+                    )
+                });
+            vec![format!("`{}`", ramp.endpoint), knee, p99, saturated]
+        });
+        markdown::table(
+            &[
+                "endpoint",
+                "knee (p99 < 50 ms, no errors)",
+                "p99 at the knee",
+                "saturated at",
+            ],
+            knees,
+        ) + &markdown::table(
+            &[
+                &format!(
+                    "`GET /api/posts/{{id}}`, closed loop, {} connections",
+                    c.concurrency
+                ),
+                "req/s",
+                "ratio",
+            ],
+            comparison,
+        ) + &markdown::table(
+            &["what", "measured"],
+            sign_ins.map(|(what, value)| vec![what.to_owned(), value]),
+        )
+    }
+}
+
+/// `ramp`'s knee and the p99 at it.
+fn knee_and_p99(ramp: &Ramp) -> Option<(f64, Option<f64>)> {
+    let knee = ramp.knee_rps?;
+    let step = ramp.steps.iter().find(|step| step.offered_rps == knee)?;
+    Some((knee, step.measured.p99_ms))
 }
 
 /// A latency for the tables: `-` when nothing answered.
@@ -609,6 +749,27 @@ mod tests {
                 "{expected:?} in\n{text}"
             );
         }
+    }
+
+    #[test]
+    fn markdown_gives_the_tables_of_the_docs() {
+        let text = markdown::Page::markdown(&report());
+        for expected in [
+            "| endpoint | knee (p99 < 50 ms, no errors) | p99 at the knee | saturated at |",
+            "| `GET /api/posts/{id}` | **400 req/s** | 8.0 ms | 800 offered → 600 served, p99 1.2 s (p99 > 1 s) |",
+            "| `GET /api/posts/{id}`, closed loop, 16 connections | req/s | ratio |",
+            "| straight to the app | 4 000 | full stack / app = **0.75** (target 0.8) |",
+            "| `pgbench -S -c 16` | 12 000 tps | full stack / pgbench = **0.25** (target 0.5) |",
+            "| so one argon2id hash costs | **≈ 28.0 ms** of a core |",
+            "| sign-ins a second at the knee (p99 < 50 ms, no errors) | none |",
+        ] {
+            assert!(text.lines().any(|line| line == expected), "{expected:?} in\n{text}");
+        }
+        let page = markdown::page(&report());
+        assert!(
+            page.starts_with("# Scalability limit: foobar-load\n\nRun 2026-11-22 03:00 UTC · "),
+            "{page}"
+        );
     }
 
     #[test]

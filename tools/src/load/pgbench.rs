@@ -41,7 +41,7 @@ pub fn select_tps(clients: u32, duration: Duration, interrupt: &Interrupt) -> Re
 /// Runs `script` in the db container; returns its stdout. A signal stops the local
 /// `docker compose exec`; dropping the database then ends what still runs inside.
 fn run(script: &str, interrupt: &Interrupt) -> Result<String> {
-    let output = interrupt.output(&mut in_db(script, &[]))?;
+    let output = interrupt.output(&mut in_db(script, &[])?)?;
     checked(&output, || format!("in the db container: {script}"))
 }
 

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
-use std::{fmt, io, thread};
+use std::{fmt, thread};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
@@ -20,7 +20,7 @@ use super::ramp::Ramp;
 use super::{ramp_at_fixed_rates, seed, svg, write_ramps, Endpoint, Plan, USER_PREFIX, WARM_UP};
 use crate::interrupt::{own_group, with_cleanup, Interrupt};
 use crate::site::Account;
-use crate::{stack, Site};
+use crate::{markdown, stack, Site};
 
 /// Every host runs the app, as the stack is deployed: what the run restores.
 const ALL_HOSTS: u32 = 3;
@@ -110,12 +110,13 @@ impl ScaleReport {
     }
 
     /// `--out`, else [`crate::reports_dir`].
-    pub fn out_dir(&self) -> PathBuf {
-        self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    pub fn out_dir(&self) -> Result<PathBuf> {
+        self.config.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
-    /// Writes `scale.json` and `scale.svg` into [`Self::out_dir`]; returns their paths.
-    pub fn write(&self) -> io::Result<[PathBuf; 2]> {
+    /// Writes `scale.json`, `scale.md` and `scale.svg` into [`Self::out_dir`]; returns their
+    /// paths.
+    pub fn write(&self) -> Result<Vec<PathBuf>> {
         let title = format!(
             "Scaling out: GET /api/posts/{{id}} through the virtual IP, {} s steps",
             self.plan.step_secs
@@ -129,7 +130,49 @@ impl ScaleReport {
             self.cores
         );
         let svg = svg::render_ramps(&title, &subtitle, &self.ramps);
-        crate::write_report(&self.out_dir(), "scale", self, &svg)
+        crate::write_report(&self.out_dir()?, "scale", self, &svg)
+    }
+}
+
+impl markdown::Page for ScaleReport {
+    fn title(&self) -> String {
+        "Scaling out: foobar-scale".into()
+    }
+
+    fn started_at(&self) -> Option<&str> {
+        Some(&self.started_at)
+    }
+
+    /// The knee by app hosts, as docs/cluster.md gives it.
+    fn markdown(&self) -> String {
+        let req_s = |rps: Option<f64>| {
+            rps.map_or("none".into(), |rps| {
+                format!("{} req/s", markdown::count(rps))
+            })
+        };
+        let rows =
+            (self.scaling().into_iter().zip(&self.ramps)).map(|((hosts, knee, factor), ramp)| {
+                let most = (ramp.steps.iter())
+                    .map(|s| s.measured.achieved_rps)
+                    .fold(0.0, f64::max);
+                vec![
+                    hosts.to_string(),
+                    req_s(knee),
+                    markdown::ratio(factor),
+                    req_s(served_in_full(ramp)),
+                    req_s(Some(most)),
+                ]
+            });
+        markdown::table(
+            &[
+                "app hosts",
+                "knee (p99 < 50 ms)",
+                "× the first knee",
+                "served in full up to (the last step not saturated)",
+                "most achieved",
+            ],
+            rows,
+        )
     }
 }
 
@@ -169,7 +212,7 @@ pub fn run(config: ScaleConfig, interrupt: &Interrupt) -> Result<ScaleReport> {
 
 /// `cluster/hosts app-hosts COUNT`: the app on COUNT hosts (the virtual IP's last), waited for.
 fn app_hosts(count: u32) -> Result<()> {
-    let mut command = Command::new(crate::repo_root().join("cluster/hosts"));
+    let mut command = Command::new(crate::repo_root()?.join("cluster/hosts"));
     own_group(&mut command).args(["app-hosts", &count.to_string()]);
     let status = command.status().context("running cluster/hosts")?;
     if !status.success() {
@@ -185,16 +228,22 @@ fn measure_all(
     interrupt: &Interrupt,
 ) -> Result<ScaleReport> {
     let plan = config.plan();
-    let site = Site::new(&config.url)?;
-    if !site.wait_for_ok("/api/ready", Duration::from_secs(30)) {
-        bail!(
-            "{} is not ready (is the cluster up? `make cluster-up`)",
-            config.url
-        );
-    }
-    eprintln!("signing up {} through {}", account.username, config.url);
-    let session = site.sign_up_until(account, Duration::from_secs(60))?;
-    let post_id = seed(&site.signed_in(&session), 1, marker, interrupt)?;
+    let (session, post_id) = crate::cli::block_on(async {
+        let site = Site::new(&config.url)?;
+        if !site
+            .wait_for_ok("/api/ready", Duration::from_secs(30))
+            .await
+        {
+            bail!(
+                "{} is not ready (is the cluster up? `make cluster-up`)",
+                config.url
+            );
+        }
+        eprintln!("signing up {} through {}", account.username, config.url);
+        let session = site.sign_up_until(account, Duration::from_secs(60)).await?;
+        let post_id = seed(&site.signed_in(&session), 1, marker, interrupt).await?;
+        Ok((session, post_id))
+    })?;
     let read = Endpoint::Post.request(&config.url, post_id, marker, &session);
 
     let mut ramps = Vec::new();
@@ -325,6 +374,21 @@ mod tests {
             knee_rps: None,
         };
         assert_eq!(served_in_full(&ramp), Some(2000.0));
+    }
+
+    #[test]
+    fn markdown_gives_the_knees_as_docs_cluster_does() {
+        let text = markdown::Page::markdown(&report(&[Some(1000.0), Some(1500.0), None]));
+        assert!(text.starts_with("| app hosts | knee (p99 < 50 ms) | × the first knee |"));
+        for expected in [
+            "| 2 | 1 500 req/s | 1.50 | 1 000 req/s | 990 req/s |",
+            "| 3 | none | - | 1 000 req/s | 990 req/s |",
+        ] {
+            assert!(
+                text.lines().any(|line| line == expected),
+                "{expected:?} in\n{text}"
+            );
+        }
     }
 
     #[test]

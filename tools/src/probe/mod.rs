@@ -19,7 +19,7 @@ pub mod svg;
 pub mod timeline;
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::pin;
 use std::time::Duration;
 use std::{fmt, fs, io};
@@ -34,7 +34,7 @@ pub use report::{summarize, Report, Writes};
 pub use run::{idempotency_key, idempotency_key_prefix, run, write_body, write_title, StopReason};
 
 use crate::site::{Account, Session};
-use crate::{stack, AsyncSite};
+use crate::{markdown, stack, Site};
 
 /// How long the audit waits for the site to be ready before reading the writes back.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -175,14 +175,14 @@ fn report(
 
 /// Creates `account` on the site at `url` and signs in to it, trying again for up to a minute
 /// while the site is away or not ready (it may be restarting: see
-/// [`AsyncSite::sign_up_until`]). `None` if `stop` completes first (the account may then
+/// [`Site::sign_up_until`]). `None` if `stop` completes first (the account may then
 /// exist: remove it).
 pub async fn sign_up(
     url: &str,
     account: &Account,
     stop: impl Future<Output = ()>,
 ) -> Result<Option<Session>> {
-    let site = AsyncSite::new(url, SIGN_UP_REQUEST_TIMEOUT)?;
+    let site = Site::with_timeout(url, SIGN_UP_REQUEST_TIMEOUT)?;
     tokio::select! {
         session = site.sign_up_until(account, SIGN_UP_TIMEOUT) => session.map(Some),
         () = stop => Ok(None),
@@ -191,7 +191,7 @@ pub async fn sign_up(
 
 /// Reads each post of `ids` back through `site` once it is ready; returns how many are gone
 /// (404). Any other answer means the audit cannot tell: an error.
-pub async fn count_lost(site: &AsyncSite, ids: &[i64]) -> Result<usize> {
+pub async fn count_lost(site: &Site, ids: &[i64]) -> Result<usize> {
     if ids.is_empty() {
         return Ok(0);
     }
@@ -228,8 +228,8 @@ pub async fn count_lost(site: &AsyncSite, ids: &[i64]) -> Result<usize> {
 
 impl ProbeReport {
     /// `--out`, else [`crate::reports_dir`].
-    pub fn out_dir(&self) -> PathBuf {
-        self.config.out.clone().unwrap_or_else(crate::reports_dir)
+    pub fn out_dir(&self) -> Result<PathBuf> {
+        self.config.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
     /// Reads `--marks` (if given and written): sets `marks`.
@@ -251,7 +251,7 @@ impl ProbeReport {
 
     /// Reads the acknowledged writes back through the site: sets `summary.writes.lost`.
     pub async fn audit_writes(&mut self) -> Result<()> {
-        let site = AsyncSite::new(&self.config.url, Duration::from_secs(10))?;
+        let site = Site::new(&self.config.url)?;
         let writes = &mut self.summary.writes;
         writes.lost = Some(count_lost(&site, &writes.acknowledged_ids).await?);
         Ok(())
@@ -275,10 +275,88 @@ impl ProbeReport {
         Ok(())
     }
 
-    /// Writes `NAME.json` and `NAME.svg` into [`Self::out_dir`]; returns their paths.
-    pub fn write(&self) -> io::Result<[PathBuf; 2]> {
+    /// Writes `NAME.json`, `NAME.md` and `NAME.svg` into [`Self::out_dir`]; returns their paths.
+    pub fn write(&self) -> Result<Vec<PathBuf>> {
         let svg = svg::render(&self.name, &self.records, &self.summary, &self.marks);
-        crate::write_report(&self.out_dir(), &self.name, self, &svg)
+        crate::write_report(&self.out_dir()?, &self.name, self, &svg)
+    }
+}
+
+impl markdown::Page for ProbeReport {
+    fn title(&self) -> String {
+        format!("Probe: {}", self.name)
+    }
+
+    fn started_at(&self) -> Option<&str> {
+        Some(&self.started_at)
+    }
+
+    /// What users saw, as docs/deploy.md and docs/cluster.md give it (one column per run there).
+    fn markdown(&self) -> String {
+        let s = &self.summary;
+        let w = &s.writes;
+        let mut failures: Vec<String> = (s.failures_by_status.iter())
+            .filter(|(_, &n)| n > 0)
+            .map(|(status, n)| format!("{status} ×{n}"))
+            .chain(
+                (s.failures_by_error.iter())
+                    .filter(|(_, &n)| n > 0)
+                    .map(|(error, n)| format!("{} ×{n}", error.as_str())),
+            )
+            .collect();
+        if s.maintenance > 0 {
+            failures.push(format!("{} of them the maintenance page", s.maintenance));
+        }
+        let mut failed = format!("**{}**", s.failed);
+        if !failures.is_empty() {
+            failed += &format!(" ({})", failures.join(", "));
+        }
+        let errors = |kind| s.failures_by_error.get(&kind).copied().unwrap_or(0);
+        let secs = |ms: f64| format!("{:.2} s", ms / 1000.0);
+        let rows = [
+            ("requests sent", markdown::count(s.sent as f64)),
+            ("failed", failed),
+            ("downtime (first → last failure)", secs(s.downtime_ms)),
+            (
+                "refused / reset / timed out",
+                format!(
+                    "{} / {} / {}",
+                    errors(ErrorKind::Refused),
+                    errors(ErrorKind::Reset),
+                    errors(ErrorKind::Timeout)
+                ),
+            ),
+            (
+                "writes: sent / acknowledged / failed / lost",
+                format!(
+                    "{} / {} / {} / {}",
+                    w.sent,
+                    w.acknowledged,
+                    w.failed + w.unknown,
+                    w.lost.map_or("not audited".into(), |n| n.to_string())
+                ),
+            ),
+            (
+                "latency p50 / p99 of ok requests, max of all",
+                format!(
+                    "{} / {} / {}",
+                    markdown::latency(s.p50_ms),
+                    markdown::latency(s.p99_ms),
+                    markdown::latency(Some(s.max_latency_ms))
+                ),
+            ),
+            (
+                "requests in flight at the switch",
+                s.in_flight_at_switch.to_string(),
+            ),
+            (
+                "old and new versions both answered",
+                s.versions_overlap_ms.map_or("-".into(), secs),
+            ),
+            ("answered 401 (signed out)", s.unauthorized.to_string()),
+        ];
+        let rows = rows.map(|(what, value)| vec![what.to_owned(), value]);
+        markdown::table(&["", &self.name], rows)
     }
 }
 
@@ -304,13 +382,6 @@ impl fmt::Display for ProbeReport {
     }
 }
 
-/// Reads a `NAME.json` back; panics with the reason if it cannot (it is meant for tests).
-pub fn load_report(path: impl AsRef<Path>) -> ProbeReport {
-    let path = path.as_ref();
-    let text = fs::read(path).unwrap_or_else(|err| panic!("read {}: {err}", path.display()));
-    serde_json::from_slice(&text).unwrap_or_else(|err| panic!("parse {}: {err}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,6 +399,40 @@ mod tests {
 
         let at: Vec<(f64, &str)> = marks.iter().map(|m| (m.at_ms, m.label.as_str())).collect();
         assert_eq!(at, [(5000.0, "h1 killed"), (12500.0, "db3 promoted")]);
+    }
+
+    #[test]
+    fn markdown_gives_what_users_saw_as_docs_deploy_does() {
+        use record::sample::{error, maintenance, ok};
+        let config: Config = crate::cli::try_parse(&["--name", "deploy-single"]).unwrap();
+        let records = vec![
+            ok(0, Kind::Page, 0.0, "v1"),
+            maintenance(1, Kind::List, 20.0),
+            error(2, Kind::Write, 40.0, ErrorKind::Refused),
+            maintenance(3, Kind::List, 700.0),
+            ok(4, Kind::List, 720.0, "v2"),
+        ];
+        let outcome = run::Outcome {
+            records,
+            stopped_by: StopReason::NewVersion,
+        };
+        let report = report(config, new_run_id(), outcome, None);
+
+        let text = markdown::Page::markdown(&report);
+
+        for expected in [
+            "|  | deploy-single |",
+            "| requests sent | 5 |",
+            "| failed | **3** (503 ×2, refused ×1, 2 of them the maintenance page) |",
+            "| downtime (first → last failure) | 0.68 s |",
+            "| refused / reset / timed out | 1 / 0 / 0 |",
+            "| writes: sent / acknowledged / failed / lost | 1 / 0 / 1 / not audited |",
+        ] {
+            assert!(
+                text.lines().any(|line| line == expected),
+                "{expected:?} in\n{text}"
+            );
+        }
     }
 
     #[test]

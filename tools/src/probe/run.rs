@@ -20,7 +20,7 @@ use super::config::Config;
 use super::record::{ErrorKind, Kind, Record};
 use super::report::settled;
 use crate::site::Session;
-use crate::AsyncSite;
+use crate::Site;
 
 /// Why the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +54,7 @@ pub async fn run(
 ) -> Result<Outcome> {
     let deadline = Duration::from_millis(config.deadline_ms);
     // A new connection per request (see `crate::site`): what the site does, not this client.
-    let mut site = AsyncSite::new(&config.url, deadline)?;
+    let mut site = Site::with_timeout(&config.url, deadline)?;
     if let Some(session) = session {
         site = site.signed_in(session);
     }
@@ -161,7 +161,7 @@ fn kind_for(seq: u64, writes: bool) -> Kind {
 }
 
 struct Sender {
-    site: AsyncSite,
+    site: Site,
     run_id: String,
     deadline: Duration,
     start: Instant,
