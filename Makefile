@@ -47,8 +47,8 @@ TEST_APP_DIRECT_PORT := 28000
 TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(TEST_HTTP_PORT) \
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
 
-.PHONY: help deps preflight env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-status test-cluster lint schema
+.PHONY: help deps preflight preflight-test check-host env base-image binary build build-app deploy up down clean logs ps status slow-clients \
+        figures test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-status test-cluster lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
@@ -57,17 +57,27 @@ help: ## List the targets
 deps: ## Install Docker, Compose v2, debootstrap, libpq, PostgreSQL, chromium, wrk and nginx (Debian host, as root)
 	bash .ci/install-docker
 
-# What `make up` and `make test` need on the host (what `make deps` installs, and cargo). As root
-# the missing parts are installed; otherwise it stops at once with the command to run.
-preflight: ## Check the host for what up and test need; as root install what is missing (make deps)
+# What `make up` needs on the host (what `make deps` installs, and cargo); `preflight-test` adds
+# what the tests and drills use. As root the missing parts are installed; otherwise it stops at
+# once with the command to run.
+preflight: ## Check the host for what up needs; as root install what is missing (make deps)
+	@$(MAKE) --no-print-directory check-host
+preflight-test: ## Check the host for what test and the drills need too; as root install what is missing
+	@$(MAKE) --no-print-directory check-host FOR_TESTS=1
+
+check-host:
 	@missing=; docker info >/dev/null 2>&1 || missing="a running Docker engine"; \
 	  docker compose version >/dev/null 2>&1 || missing="$${missing:+$$missing, }Compose v2"; \
 	  command -v debootstrap >/dev/null || missing="$${missing:+$$missing, }debootstrap"; \
+	  command -v jq >/dev/null || missing="$${missing:+$$missing, }jq"; \
 	  [ -e /usr/include/postgresql/libpq-fe.h ] || missing="$${missing:+$$missing, }libpq-dev"; \
-	  command -v named-checkzone >/dev/null || missing="$${missing:+$$missing, }bind9utils"; \
-	  [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing="$${missing:+$$missing, }postgresql-15"; \
-	  command -v slowhttptest >/dev/null || missing="$${missing:+$$missing, }slowhttptest"; \
-	  command -v chromedriver >/dev/null || missing="$${missing:+$$missing, }chromium-driver"; \
+	  if [ -n "$(FOR_TESTS)" ]; then \
+	    command -v named-checkzone >/dev/null || missing="$${missing:+$$missing, }bind9utils"; \
+	    [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing="$${missing:+$$missing, }postgresql-15"; \
+	    command -v slowhttptest >/dev/null || missing="$${missing:+$$missing, }slowhttptest"; \
+	    command -v chromedriver >/dev/null || missing="$${missing:+$$missing, }chromium-driver"; \
+	    [ -x /usr/sbin/sshd ] || missing="$${missing:+$$missing, }openssh-server"; \
+	  fi; \
 	  if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then echo "missing: $$missing; installing (make deps)"; bash .ci/install-docker; \
 	    else echo "missing: $$missing. Run: sudo make deps" >&2; exit 1; fi; \
@@ -235,7 +245,7 @@ profile: ## Flame graph of every CPU while wrk loads one path: PROFILE_PATH (def
 	command -v inferno-flamegraph >/dev/null || cargo install inferno --locked --version $(INFERNO_VERSION)
 	tools/profile $(PROFILE_PATH)
 
-test: preflight ## Run every test: unit, integration, nginx and DNS checks, the stack tests on a fresh stack, then a fresh cluster (root)
+test: preflight-test ## Run every test: unit, integration, nginx and DNS checks, the stack tests on a fresh stack, then a fresh cluster (root)
 	@$(MAKE) --no-print-directory test-app
 	@$(MAKE) --no-print-directory check-dns
 	@$(MAKE) --no-print-directory test-stack $(MODE_ENV)
@@ -281,6 +291,14 @@ test-browser: ## Browser test against your running stack: sign up, post, reload,
 
 HADOLINT_VERSION := 2.15.1
 SHELL_SCRIPTS = $(shell git ls-files | xargs grep -l '^\#!.*sh' 2>/dev/null)
+# The docs show the latest runs' headline tables as the tools wrote them (date, commit, machine):
+# run the drills or benchmarks, then this.
+figures: ## Copy the tools' markdown reports (target/reports/*.md) into docs/figures/ for the docs
+	@ls target/reports/*.md >/dev/null 2>&1 || { echo "no reports in target/reports: run make deploy, spof, load, bench or a cluster drill first" >&2; exit 1; }
+	install -d docs/figures
+	cp target/reports/*.md docs/figures/
+	@ls docs/figures
+
 lint: ## fmt and clippy (warnings are errors), shellcheck on every shell script, hadolint on every Dockerfile
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings

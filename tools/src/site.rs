@@ -92,6 +92,15 @@ fn direct_url(settings: &Settings) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// `docker compose config` in `dir`: its docker-compose.yml and `.env`, resolved.
+fn compose_config(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new("docker");
+    command
+        .args(["compose", "config", "--format", "json"])
+        .current_dir(dir);
+    command
+}
+
 /// The stack's settings as Compose resolves them (the environment first, then `.env`): the
 /// `x-make` list of docker-compose.yml, read through `docker compose config`, so that `.env` is
 /// read one way, Compose's, by the stack, make and the tools alike. Without a checkout or
@@ -102,7 +111,7 @@ impl Settings {
     fn of_checkout() -> Settings {
         crate::repo_root()
             .ok()
-            .and_then(|root| Settings::resolved_in(&root))
+            .and_then(|root| Settings::resolved_by(&mut compose_config(&root)))
             .unwrap_or_else(|| {
                 Settings(
                     ["FOOBAR_URL", "HTTP_BIND", "HTTP_PORT", "APP_DIRECT_PORT"]
@@ -113,11 +122,9 @@ impl Settings {
             })
     }
 
-    /// What Compose resolves in `dir` (its docker-compose.yml and `.env`); `None` if it fails.
-    fn resolved_in(dir: &Path) -> Option<Settings> {
-        let output = std::process::Command::new("docker")
-            .args(["compose", "config", "--format", "json"])
-            .current_dir(dir)
+    /// What Compose resolves (`compose_config`); `None` if it fails.
+    fn resolved_by(compose_config: &mut std::process::Command) -> Option<Settings> {
+        let output = compose_config
             .stderr(std::process::Stdio::null())
             .output()
             .ok()
@@ -809,8 +816,14 @@ mod tests {
             Checkout(dir)
         }
 
+        /// As Compose resolves them with none of the settings in the environment (make
+        /// exports some to the tests it runs).
         fn settings(&self) -> Settings {
-            Settings::resolved_in(&self.0).expect("docker compose config")
+            let mut compose = compose_config(&self.0);
+            for name in ["FOOBAR_URL", "HTTP_BIND", "HTTP_PORT", "APP_DIRECT_PORT"] {
+                compose.env_remove(name);
+            }
+            Settings::resolved_by(&mut compose).expect("docker compose config")
         }
     }
 

@@ -318,7 +318,7 @@ mod tests {
     use crate::load::ramp::sample;
 
     fn report(knees: &[Option<f64>]) -> ScaleReport {
-        let config: ScaleConfig = try_parse(&["--short"]).unwrap();
+        let config: ScaleConfig = try_parse(&["--url", "http://192.0.2.100", "--short"]).unwrap();
         let ramps = (knees.iter().enumerate())
             .map(|(i, knee)| Ramp {
                 endpoint: label(i as u32 + 1),
@@ -339,7 +339,8 @@ mod tests {
 
     #[test]
     fn app_host_counts_are_one_to_three() {
-        let config: ScaleConfig = try_parse(&["--app-hosts", "3,1"]).unwrap();
+        let config: ScaleConfig =
+            try_parse(&["--url", "http://192.0.2.100", "--app-hosts", "3,1"]).unwrap();
         assert_eq!(config.app_hosts, [3, 1]);
         assert!(try_parse::<ScaleConfig>(&["--app-hosts", "4"]).is_err());
         assert!(try_parse::<ScaleConfig>(&["--app-hosts", "0"]).is_err());
