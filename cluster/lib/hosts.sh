@@ -128,7 +128,7 @@ MaxSessions 100
 MaxStartups 100:30:200
 SetEnv DOCKER_HOST=unix://$(sock "$n")
 CONF
-  nsenter --net="/run/netns/$(ns "$n")" /usr/sbin/sshd -f "$STATE/h$n/sshd_config" -E "$LOGS/h$n-sshd.log" \
+  nsenter --net="/run/netns/$(ns "$n")" /usr/sbin/sshd -f "$STATE/h$n/sshd_config" -E "$LOGS/h$n-sshd.log" 9>&- \
     || die "host h$n: sshd did not start (log: $LOGS/h$n-sshd.log)"
 }
 
@@ -158,7 +158,7 @@ engine_up() {
 }
 JSON
   setsid nohup nsenter --net="/run/netns/$name" dockerd --config-file "$STATE/h$n/daemon.json" \
-    >"$LOGS/h$n.log" 2>&1 </dev/null &
+    >"$LOGS/h$n.log" 2>&1 </dev/null 9>&- &
   local pid=$! _
   for _ in $(seq 60); do
     cdocker "$n" info >/dev/null 2>&1 && return 0

@@ -449,6 +449,19 @@ fn figure(case: Case, target: &Target, connections: u32, runs: Vec<Measured>) ->
 }
 
 impl BenchReport {
+    /// The containers whose CPU the figures split, in their order.
+    fn container_names(&self) -> Vec<&str> {
+        (self.figures.iter())
+            .find_map(|fig| fig.cpu.as_ref())
+            .map(|cpu| {
+                cpu.containers
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// `--out`, else [`crate::reports_dir`].
     pub fn out_dir(&self) -> Result<PathBuf> {
         self.config.out.clone().map_or_else(crate::reports_dir, Ok)
@@ -471,15 +484,7 @@ impl markdown::Page for BenchReport {
 
     /// The figures and the ratios, as docs/cost.md gives them.
     fn markdown(&self) -> String {
-        let names: Vec<&str> = (self.figures.iter())
-            .find_map(|fig| fig.cpu.as_ref())
-            .map(|cpu| {
-                cpu.containers
-                    .iter()
-                    .map(|(name, _)| name.as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let names = self.container_names();
         let cpu_header = format!("CPU µs per request: {} / rest = total", names.join(" / "));
         let figures = self.figures.iter().map(|fig| {
             if let Some(why) = &fig.skipped {
@@ -566,17 +571,7 @@ impl fmt::Display for BenchReport {
             "closed loop, median of {} runs of {} s each, {} cores shared by wrk and the stack",
             self.rounds, self.secs, self.cores
         )?;
-        let names: Vec<&str> = self
-            .figures
-            .iter()
-            .find_map(|fig| fig.cpu.as_ref())
-            .map(|cpu| {
-                cpu.containers
-                    .iter()
-                    .map(|(name, _)| name.as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let names = self.container_names();
         write!(
             f,
             "{:<46} {:>4} {:>9} {:>7} {:>7}   CPU µs/request:",
