@@ -237,7 +237,7 @@ test-cluster: ## A fresh cluster (root; removes yours): three managers, tasks sp
 	cluster/hosts down
 	trap 'cluster/hosts down' EXIT; \
 	  cluster/hosts up; $(MODE_ENV) cluster/hosts deploy; \
-	  cargo test -p foobar-tests --test cluster -- --ignored --test-threads=1 --nocapture
+	  cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 --nocapture cluster::
 
 # inferno draws the flame graph from perf's samples; its version is pinned like oha's.
 INFERNO_VERSION := 0.12.8
@@ -266,7 +266,7 @@ check-nginx: build ## nginx -t inside the web image, and its end-to-end test aga
 
 check-dns: ## Check the foobar.com zones (one server, cluster) with named-checkzone
 	for zone in dns/foobar.com.zone dns/foobar.com.cluster.zone; do named-checkzone foobar.com $$zone; done
-	cargo test -p foobar-tests --test dns
+	cargo test -p foobar-tests --test stack -- dns::
 
 # Each stack test runs the tool a user would (make deploy, make spof, make load) and asserts
 # from its exit status and the report it just wrote, and that the tool left the post count as
@@ -278,16 +278,16 @@ test-stack: ## Separate test stack: smoke tests, deploys, short drills, short lo
 	  $(TEST_ENV) $(MAKE) --no-print-directory up; \
 	  $(TEST_ENV) $(MAKE) --no-print-directory status; \
 	  for test in $(STACK_TESTS); do \
-	    $(TEST_ENV) cargo test -p foobar-tests --test $$test -- --ignored --test-threads=1; \
+	    $(TEST_ENV) cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 $$test::; \
 	  done
 
 test-smoke: ## Smoke tests against your running stack (FOOBAR_URL, from HTTP_BIND/HTTP_PORT); they add a few posts
-	cargo test -p foobar-tests --test smoke -- --ignored --test-threads=1
+	cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 smoke::
 
 # Headless chromium through chromedriver (make deps installs both); screenshots of each step in
 # target/reports/browser-*.png. It removes the account it made (psql in the db container).
 test-browser: ## Browser test against your running stack: sign up, post, reload, delete, sign out; no console errors, fits 360 px
-	cargo test -p foobar-tests --test browser -- --ignored --test-threads=1
+	cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 browser::
 
 HADOLINT_VERSION := 2.15.1
 SHELL_SCRIPTS = $(shell git ls-files | xargs grep -l '^\#!.*sh' 2>/dev/null)

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use foobar_tools::stack::delete_accounts;
+
+use crate::helpers::fresh_name;
 use foobar_tools::{Site, SITE_HOST};
 use serde_json::{json, Value};
 
@@ -360,20 +362,6 @@ async fn remove_account(username: String) {
     }
 }
 
-/// A name nobody has: `browser-` and 12 hex digits, from the clock and the process id.
-fn fresh_username() -> String {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    hasher.write_u32(std::process::id());
-    format!("browser-{:012x}", hasher.finish() & 0xffff_ffff_ffff)
-}
-
 /// Where the site is for the browser and for the test's own HTTP client.
 struct Target {
     /// The site's URL with www.foobar.com for its host: what the browser opens.
@@ -459,7 +447,7 @@ async fn a_visitor_signs_up_posts_deletes_and_signs_out() -> Result<()> {
         console_errors: Vec::new(),
         expected_failures: vec![("/api/me", 401)],
     };
-    let username = fresh_username();
+    let username = fresh_name("browser");
     let outcome = scenario(&mut browser, &target, &username).await;
     // Whatever happened: what the console said, then the browser closes (chromium exits).
     let console = browser.collect_console("end").await;

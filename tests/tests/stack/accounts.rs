@@ -5,19 +5,12 @@
 use std::time::Duration;
 
 use foobar_tools::stack::{delete_accounts, psql};
+
+use crate::helpers::{fresh_name, utc_now};
 use foobar_tools::{compose_ok, Site};
 use reqwest::Method;
 use reqwest::Response;
 use serde_json::{json, Value};
-
-/// A fresh account name for this run.
-fn fresh_name(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{:x}", nanos & 0xffff_ffff_ffff)
-}
 
 /// Sends the request; a 429 from nginx's per-address limit (another test may have spent the
 /// burst) is waited out and retried.
@@ -193,7 +186,7 @@ async fn nginx_limits_sign_in_attempts_per_client_address() {
 async fn logs_never_show_passwords_hashes_or_session_tokens() {
     let site = Site::from_env().unwrap();
     let username = fresh_name("logs");
-    let started = chrono_now();
+    let started = utc_now();
     let cookie = sign_up(&site, &username).await;
     let signed_in = send(
         &site,
@@ -237,13 +230,4 @@ async fn logs_never_show_passwords_hashes_or_session_tokens() {
         assert!(!logs.contains(secret), "the logs show {secret:?}");
     }
     remove_account(&username);
-}
-
-/// Now, as `docker compose logs --since` takes it (RFC 3339, UTC).
-fn chrono_now() -> String {
-    let output = std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-        .output()
-        .unwrap();
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
