@@ -2,9 +2,11 @@
 //! the tool as a user would, then asserts from its exit status and the probe's report, and that
 //! the deploy left the guestbook's post and account counts as it found them.
 
+use std::process::Command;
+
 use foobar_tools::probe::{ProbeReport, StopReason};
-use foobar_tools::stack::{make, post_count, user_count};
-use foobar_tools::{read_json, reports_dir};
+use foobar_tools::stack::{compose_ok, make, post_count, user_count};
+use foobar_tools::{read_json, repo_root, reports_dir};
 
 /// Runs `make deploy STRATEGY=… ARGS…` and returns the report it wrote.
 fn deploy(strategy: &str, args: &[&str]) -> ProbeReport {
@@ -60,7 +62,43 @@ fn assert_never_signed_out(report: &ProbeReport) {
     );
 }
 
-// Runs first (names in order): blue-green from the state `make up` left.
+// Runs first (names in order), from the state `make up` left: a version that cannot start
+// (a setting it refuses) is never switched to.
+#[test]
+#[ignore = "drives the running stack: make test runs it on a stack of its own"]
+fn blue_green_of_a_version_that_never_becomes_healthy_fails_and_the_old_one_keeps_serving() {
+    let path = reports_dir().unwrap().join("deploy-blue-green.json");
+    let _ = std::fs::remove_file(&path);
+    let app_before = compose_ok(&["ps", "-q", "app"]).unwrap();
+
+    let output = Command::new("make")
+        .args(["deploy", "STRATEGY=blue-green"])
+        .current_dir(repo_root().unwrap())
+        .env("DATABASE_POOL_SIZE", "none")
+        .env("DEPLOY_TIMEOUT", "20")
+        .output()
+        .expect("run make deploy");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the deploy reported success");
+    assert!(
+        stderr.contains(
+            "the new app was not healthy within 20s; removed it; the old app still serves"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        compose_ok(&["ps", "-q", "app"]).unwrap(),
+        app_before,
+        "the old app container, alone"
+    );
+    let report: ProbeReport = read_json(&path).unwrap();
+    assert!(report.summary.sent > 0);
+    assert_eq!(report.summary.failed, 0, "{:?}", report.summary);
+    assert_eq!(report.summary.writes.lost, Some(0));
+}
+
+// Then blue-green from that state.
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
 fn blue_green_strategy_fails_no_request_of_at_least_1000() {
@@ -78,25 +116,24 @@ fn blue_green_strategy_fails_no_request_of_at_least_1000() {
 // Then single, from the state blue-green left (its pin cleared, a new container name).
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
-fn single_strategy_shows_maintenance_then_recovers_on_the_new_version_within_15_s() {
+fn single_strategy_answers_only_the_maintenance_503_then_recovers_on_the_new_version_within_3_s() {
     let report = deploy("single", &[]);
     let summary = &report.summary;
 
     assert_new_version_answered(&report);
     assert!(summary.failed > 0, "stop-then-start has a gap users see");
-    assert!(
-        summary.maintenance > 0,
-        "users got the maintenance page during the gap"
+    // Every failed answer is the documented one: nginx's maintenance 503, not a 502, a 500,
+    // a reset or a hang.
+    assert_eq!(
+        summary.maintenance, summary.failed,
+        "every failure was the maintenance page: {summary:?}"
     );
+    // docs/deploy.md measures 0.66-0.88 s; 3 s leaves three times that for a loaded two-core
+    // host, and still fails a deploy that waits for a healthcheck interval or two.
     assert!(
-        summary.downtime_ms < 15_000.0,
+        summary.downtime_ms < 3_000.0,
         "downtime {} ms",
         summary.downtime_ms
-    );
-    assert_eq!(
-        summary.failures_by_error.values().sum::<usize>(),
-        0,
-        "no hang, no reset: 503s only"
     );
     assert_no_acknowledged_write_lost(&report);
     assert_never_signed_out(&report);
