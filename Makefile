@@ -271,7 +271,7 @@ check-dns: ## Check the foobar.com zones (one server, cluster) with named-checkz
 # Each stack test runs the tool a user would (make deploy, make spof, make load) and asserts
 # from its exit status and the report it just wrote, and that the tool left the post count as
 # it found it. They are #[ignore]d, so a plain `cargo test` never aims them at your stack.
-STACK_TESTS := smoke accounts browser deploy spof load bench slow_clients
+STACK_TESTS := smoke hardening accounts browser deploy spof load bench slow_clients
 test-stack: ## Separate test stack: smoke tests, deploys, short drills, short load ramp; then tear it down
 	@$(MAKE) --no-print-directory check-nginx
 	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \

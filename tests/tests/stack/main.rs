@@ -11,6 +11,7 @@ mod browser;
 mod cluster;
 mod deploy;
 mod dns;
+mod hardening;
 mod load;
 mod slow_clients;
 mod smoke;

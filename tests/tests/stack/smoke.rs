@@ -10,6 +10,8 @@ use foobar_tools::{compose_ok, wait_until, Site, SITE_HOST};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::helpers::{fresh_name, utc_now};
+
 const SECURITY_HEADERS: [&str; 4] = [
     "x-content-type-options",
     "x-frame-options",
@@ -255,21 +257,25 @@ async fn error_pages_carry_security_headers() {
 #[ignore = "needs a running stack: make test-smoke, or make test"]
 async fn request_id_round_trips_and_is_generated_when_absent() {
     let site = Site::from_env().unwrap();
+    // An id no earlier run sent, and only the log lines written since: a line from before
+    // cannot make this pass.
+    let id = fresh_name("smoke-rid");
+    let since = utc_now();
     let echoed = site
         .request(Method::GET, "/api/health")
-        .header("x-request-id", "smoke-123")
+        .header("x-request-id", &id)
         .send()
         .await
         .unwrap();
-    assert_eq!(echoed.headers()["x-request-id"], "smoke-123");
+    assert_eq!(echoed.headers()["x-request-id"], id.as_str());
     let generated = site.get("/").await.unwrap();
-    let id = generated.headers()["x-request-id"].to_str().unwrap();
-    assert!(id.len() >= 16, "nginx generates an id: {id}");
+    let made = generated.headers()["x-request-id"].to_str().unwrap();
+    assert!(made.len() >= 16, "nginx generates an id: {made}");
     // The app writes its log in batches, at least once a second.
     let logged = wait_until(Duration::from_secs(5), || {
-        compose_ok(&["logs", "--no-log-prefix", "app"])
+        compose_ok(&["logs", "--no-log-prefix", "--since", &since, "app"])
             .unwrap()
-            .contains("smoke-123")
+            .contains(&id)
     });
     assert!(logged, "the app's access log carries nginx's request id");
 }
