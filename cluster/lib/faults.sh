@@ -8,6 +8,20 @@
 kill_host() { needs_namespaces kill; kill_processes "$1"; }
 start_host() { needs_namespaces start; sshd_up "$1"; engine_up "$1"; }
 
+# How many processes of host N are left (its engine, containerd, its containers): 0 once it is
+# killed. The drills check it before they judge what users saw.
+host_processes() {
+  needs_namespaces processes
+  local dir
+  {
+    for dir in $(cgroup_dirs "$1"); do find "$dir" -name tasks -print0 | xargs -0 -r cat; done
+    pgrep -f "^(/usr/bin/)?(dockerd|containerd|containerd-shim-runc-v2) .*$STATE/h$1/" || true
+  } | sort -u | grep -c . || true
+}
+
+# Whether host N answers a ping from here (a cut host does not).
+answers_ping() { ping -c 2 -W 1 -q "$(addr "$1")" >/dev/null 2>&1; }
+
 # Cuts host N off the network (its link down): everything on it keeps running, but nothing
 # reaches it or comes from it, not even ARP; connections to it time out. `heal N` undoes it.
 cut_host() { needs_namespaces cut; ip link set "veth-h$1" down; }
