@@ -63,6 +63,9 @@ pub struct AuthConfig {
     /// How long a sign-in waits for a free hasher before answering 503
     /// (`AUTH_HASH_WAIT_MS`).
     pub hash_wait: Duration,
+    /// Failed sign-ins to a name are forgotten this long after the last one
+    /// (`AUTH_FAILURE_WINDOW_SECS`, default 15 minutes): the next failure counts from one again.
+    pub failure_window: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +138,7 @@ struct Settings {
     session_cookie_secure: bool,
     auth_hash_concurrency: usize,
     auth_hash_wait_ms: u64,
+    auth_failure_window_secs: u64,
 }
 
 impl Default for Settings {
@@ -156,6 +160,7 @@ impl Default for Settings {
             session_cookie_secure: false,
             auth_hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             auth_hash_wait_ms: 5000,
+            auth_failure_window_secs: 15 * 60,
         }
     }
 }
@@ -325,6 +330,12 @@ impl Settings {
             "must be at least 1",
         )?;
         rule(
+            "AUTH_FAILURE_WINDOW_SECS",
+            self.auth_failure_window_secs,
+            self.auth_failure_window_secs >= 1,
+            "must be at least 1",
+        )?;
+        rule(
             "DATABASE_DEADLINE_MS",
             self.database_deadline_ms,
             self.database_deadline_ms > self.database_pool_timeout_ms,
@@ -356,6 +367,7 @@ impl Settings {
                 cookie_secure: self.session_cookie_secure,
                 hash_concurrency: self.auth_hash_concurrency,
                 hash_wait: Duration::from_millis(self.auth_hash_wait_ms),
+                failure_window: Duration::from_secs(self.auth_failure_window_secs),
             },
         })
     }
@@ -545,6 +557,7 @@ mod tests {
         assert_eq!(config.database.pool_size, 10);
         assert_eq!(config.database.pool_timeout, Duration::from_secs(1));
         assert!(!config.database.test_on_checkout);
+        assert_eq!(config.auth.failure_window, Duration::from_secs(15 * 60));
         assert_eq!(
             config.version(),
             format!("{}+dev", env!("CARGO_PKG_VERSION"))
@@ -572,6 +585,7 @@ mod tests {
             ("SESSION_COOKIE_SECURE", "true"),
             ("AUTH_HASH_CONCURRENCY", "3"),
             ("AUTH_HASH_WAIT_MS", "250"),
+            ("AUTH_FAILURE_WINDOW_SECS", "120"),
         ])
         .unwrap();
         assert_eq!(config.addr, "127.0.0.1:9000".parse().unwrap());
@@ -592,6 +606,7 @@ mod tests {
         assert!(auth.cookie_secure);
         assert_eq!(auth.hash_concurrency, 3);
         assert_eq!(auth.hash_wait, Duration::from_millis(250));
+        assert_eq!(auth.failure_window, Duration::from_secs(120));
     }
 
     #[test]
@@ -606,6 +621,10 @@ mod tests {
         assert_rejects(
             &[URL, ("AUTH_HASH_CONCURRENCY", "0")],
             "AUTH_HASH_CONCURRENCY",
+        );
+        assert_rejects(
+            &[URL, ("AUTH_FAILURE_WINDOW_SECS", "0")],
+            "AUTH_FAILURE_WINDOW_SECS",
         );
     }
 

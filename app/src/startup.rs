@@ -9,6 +9,7 @@ use actix_web::{web, App, HttpServer};
 use crate::auth::{Hasher, SessionPolicy};
 use crate::config::Config;
 use crate::db::{Db, DbPool};
+use crate::domain::LoginThrottle;
 use crate::middleware::{refuse_cross_site, request_id, ACCESS_LOG_FORMAT};
 use crate::routes::{self, health::AppInfo};
 
@@ -39,6 +40,9 @@ impl Application {
             lifetime: config.auth.session_lifetime,
             secure_cookie: config.auth.cookie_secure,
         });
+        let throttle = web::Data::new(LoginThrottle {
+            forget_after: config.auth.failure_window,
+        });
         let info = web::Data::new(info);
         let version = config.version();
         let server = HttpServer::new(move || {
@@ -52,6 +56,7 @@ impl Application {
                 .app_data(info.clone())
                 .app_data(hasher.clone())
                 .app_data(sessions.clone())
+                .app_data(throttle.clone())
                 .configure(routes::configure)
         })
         .workers(config.workers)

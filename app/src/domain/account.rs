@@ -127,13 +127,18 @@ fn is_common(folded: &str) -> bool {
 /// name wait twice as long as the one before, 1 s, 2 s, 4 s ... up to
 /// [`LoginThrottle::MAX_WAIT`]. A real user is never locked out for longer than that; an
 /// attacker gets about one guess a minute per name (per-address limits are nginx's job).
-/// Failures older than [`LoginThrottle::FORGET_AFTER`] are forgotten.
-pub struct LoginThrottle;
+/// A run of failures is forgotten once [`LoginThrottle::forget_after`] has passed since its last.
+#[derive(Debug, Clone)]
+pub struct LoginThrottle {
+    /// The window (`AUTH_FAILURE_WINDOW_SECS`, 15 minutes by default): a failure this long
+    /// after the previous one counts from one again. Below [`LoginThrottle::MAX_WAIT`] it
+    /// lets a guesser in sooner than the doubling would.
+    pub forget_after: Duration,
+}
 
 impl LoginThrottle {
     pub const FREE_FAILURES: i32 = 5;
     pub const MAX_WAIT: Duration = Duration::from_secs(60);
-    pub const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
 
     /// How long after the last of `failures` consecutive failures the next attempt must wait.
     pub fn wait_after(failures: i32) -> Duration {

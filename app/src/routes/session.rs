@@ -85,7 +85,11 @@ impl From<HashError> for AppError {
 /// The account `name` would sign in to, if there is one, once the throttle allows another
 /// attempt: 429 while `name` must wait after repeated failures (see [`LoginThrottle`]). The
 /// failures and the account come in one round trip.
-async fn attempt(db: &Db, name: &Username) -> Result<Option<UserRow>, AppError> {
+async fn attempt(
+    db: &Db,
+    throttle: &LoginThrottle,
+    name: &Username,
+) -> Result<Option<UserRow>, AppError> {
     let lookup = name.clone();
     let (failures, user) = db
         .run(move |conn| {
@@ -101,7 +105,7 @@ async fn attempt(db: &Db, name: &Username) -> Result<Option<UserRow>, AppError> 
     let now = Utc::now();
     let wait = LoginThrottle::wait_after(failures);
     let remaining = (last + wait - now).num_milliseconds();
-    if remaining <= 0 || last + LoginThrottle::FORGET_AFTER < now {
+    if remaining <= 0 || last + throttle.forget_after < now {
         return Ok(user);
     }
     let retry_after_secs = (remaining as u64).div_ceil(1000);
@@ -113,9 +117,9 @@ async fn attempt(db: &Db, name: &Username) -> Result<Option<UserRow>, AppError> 
     })
 }
 
-async fn record_failure(db: &Db, name: Username) -> Result<(), AppError> {
+async fn record_failure(db: &Db, throttle: &LoginThrottle, name: Username) -> Result<(), AppError> {
     let now = Utc::now();
-    let forget_before = now - LoginThrottle::FORGET_AFTER;
+    let forget_before = now - throttle.forget_after;
     db.run(move |conn| users::record_login_failure(conn, &name, now, forget_before))
         .await?;
     Ok(())
@@ -140,17 +144,18 @@ pub async fn sign_in(
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
     policy: web::Data<SessionPolicy>,
+    throttle: web::Data<LoginThrottle>,
     input: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let Credentials { username, password } = input::body(input.into_inner())?;
     let username = Username::parse(&username)?;
     let password = Password::given(Field::Password, password)?;
-    let user = attempt(&db, &username).await?;
+    let user = attempt(&db, &throttle, &username).await?;
     // Without an account (or a hash) this verifies against a dummy hash: the same work.
     let stored = user.as_ref().and_then(|user| user.password_hash.clone());
     let matches = hasher.verify(password, stored).await?;
     let Some(user) = user.filter(|_| matches) else {
-        record_failure(&db, username).await?;
+        record_failure(&db, &throttle, username).await?;
         return Err(AppError::InvalidCredentials);
     };
     let token = SessionToken::generate();
@@ -239,6 +244,7 @@ pub async fn me(db: web::Data<Db>, signed_in: SignedIn) -> Result<web::Json<Me>,
 pub async fn change_password(
     db: web::Data<Db>,
     hasher: web::Data<Hasher>,
+    throttle: web::Data<LoginThrottle>,
     signed_in: SignedIn,
     input: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
@@ -250,12 +256,12 @@ pub async fn change_password(
     let current = Password::given(Field::CurrentPassword, current)?;
     let new = Password::new_for(Field::NewPassword, new, &username)?;
     let user_id = signed_in.user.id;
-    let stored = attempt(&db, &username)
+    let stored = attempt(&db, &throttle, &username)
         .await?
         .ok_or(AppError::Unauthorized)?
         .password_hash;
     if !hasher.verify(current, stored).await? {
-        record_failure(&db, username).await?;
+        record_failure(&db, &throttle, username).await?;
         return Err(invalid(
             Field::CurrentPassword.name(),
             "current_password is not your password".to_owned(),

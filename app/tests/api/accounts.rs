@@ -175,18 +175,19 @@ async fn sign_in_sets_a_new_session_cookie() {
     assert_eq!(me["username"], "tester");
 }
 
-/// The median of `tries` sign-ins.
-async fn median_sign_in(app: &TestApp, username: &str, tries: usize) -> Duration {
-    let mut times = Vec::new();
-    for _ in 0..tries {
-        let started = Instant::now();
-        let (_, response) = app.sign_in(username, "not the password").await;
-        times.push(started.elapsed());
-        let body = assert_error(response, 401, "invalid_credentials").await;
-        assert_eq!(body["message"], "wrong username or password");
-    }
-    times.sort();
-    times[tries / 2]
+/// How long one failed sign-in of `username` takes, checked to be the one 401 everybody gets.
+async fn failed_sign_in_time(app: &TestApp, username: &str) -> Duration {
+    let started = Instant::now();
+    let (_, response) = app.sign_in(username, "not the password").await;
+    let elapsed = started.elapsed();
+    let body = assert_error(response, 401, "invalid_credentials").await;
+    assert_eq!(body["message"], "wrong username or password");
+    elapsed
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 #[tokio::test]
@@ -194,24 +195,45 @@ async fn unknown_users_and_wrong_passwords_get_the_same_401_in_about_the_same_ti
     let Some(app) = TestApp::spawn().await else {
         return;
     };
-    // Below the throttle's free failures per name, so no attempt waits.
-    let tries = 3;
-    let mut wrong_password = Duration::ZERO;
-    let mut unknown_user = Duration::ZERO;
-    for round in 0..3 {
-        app.sign_up(&format!("user{round}")).await;
-        wrong_password += median_sign_in(&app, &format!("user{round}"), tries).await;
-        unknown_user += median_sign_in(&app, &format!("nobody{round}"), tries).await;
+    // Other tests hash passwords on the same two cores meanwhile, in bursts. The two sign-ins
+    // of a pair follow each other, so they see about the same contention, and the median of
+    // the pairs' ratios ignores the pairs a burst hit unevenly.
+    let pairs = 32;
+    let mut ratios = Vec::with_capacity(pairs);
+    let (mut wrong_password, mut unknown_user) = (Duration::ZERO, Duration::ZERO);
+    for pair in 0..pairs {
+        // Four failures between sign-ins, under the throttle's five free ones: a sign-in
+        // clears the count.
+        if pair % 4 == 0 {
+            assert_eq!(app.sign_in("tester", PASSWORD).await.1.status(), 204);
+        }
+        let unknown = format!("nobody{pair}");
+        // Each goes first in half the pairs, so neither always meets a burst's start.
+        let (wrong, missing) = if pair % 2 == 0 {
+            let wrong = failed_sign_in_time(&app, "tester").await;
+            (wrong, failed_sign_in_time(&app, &unknown).await)
+        } else {
+            let missing = failed_sign_in_time(&app, &unknown).await;
+            (failed_sign_in_time(&app, "tester").await, missing)
+        };
+        ratios.push(missing.as_secs_f64() / wrong.as_secs_f64());
+        wrong_password += wrong;
+        unknown_user += missing;
     }
 
+    let ratio = median(ratios);
     eprintln!(
-        "sign-in timings (sum of 3 medians of {tries}): wrong password {wrong_password:?}, \
-         unknown user {unknown_user:?}"
+        "sign-in timings ({pairs} pairs): median ratio unknown user / wrong password {ratio:.2}; \
+         means {:?} and {:?}",
+        unknown_user / pairs as u32,
+        wrong_password / pairs as u32
     );
-    let ratio = unknown_user.as_secs_f64() / wrong_password.as_secs_f64();
+    // Margin: within 2x either way. Measured 0.86-1.11 with the whole suite on two cores, also
+    // beside two CPU hogs; skipping the hash for an unknown user measured 0.08, six times
+    // below the bound.
     assert!(
         (0.5..2.0).contains(&ratio),
-        "an unknown user must cost a hash too: ratio {ratio:.2}"
+        "an unknown user must cost a hash too: median ratio {ratio:.2}"
     );
 }
 
@@ -575,6 +597,40 @@ async fn repeated_failures_slow_down_one_username_not_others() {
     for _ in 0..5 {
         assert_eq!(app.sign_in("tester", "wrong").await.1.status(), 401);
     }
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_forgotten_after_their_window() {
+    // Short enough to wait out; long enough that a failure never takes it even on a loaded
+    // machine (measured up to 1.2 s a sign-in with two CPU hogs beside the suite).
+    let window = Duration::from_secs(5);
+    let Some(app) =
+        TestApp::spawn_with(&[("AUTH_FAILURE_WINDOW_SECS", &window.as_secs().to_string())]).await
+    else {
+        return;
+    };
+    for _ in 0..5 {
+        assert_eq!(app.sign_in("tester", "wrong guess").await.1.status(), 401);
+    }
+    let (_, refused) = app.sign_in("tester", PASSWORD).await;
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_error(refused, 429, "too_many_requests").await;
+
+    tokio::time::sleep(window + Duration::from_millis(500)).await;
+
+    // Forgotten: five free failures again, then the first wait (1 s). Remembered, the first
+    // of these would be the sixth and the next one would wait 2 s (429).
+    for attempt in 1..=5 {
+        let (_, response) = app.sign_in("tester", "wrong guess").await;
+        assert_eq!(response.status(), 401, "failure {attempt} after the window");
+    }
+    let (_, refused) = app.sign_in("tester", PASSWORD).await;
+    assert_eq!(
+        refused.headers()["retry-after"],
+        "1",
+        "counted from one again"
+    );
+    assert_error(refused, 429, "too_many_requests").await;
 }
 
 #[tokio::test]

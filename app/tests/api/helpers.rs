@@ -14,6 +14,11 @@ without running. To run them: `make test-app`, or
     TEST_DATABASE_URL=$(tools/test-db url) cargo test -p foobar-app --test api
 ";
 
+const NO_DATABASE_IN_CI: &str = "\
+TEST_DATABASE_URL is not set, and CI is: the tests that need PostgreSQL would pass without \
+running. Start one with `tools/test-db start` and set TEST_DATABASE_URL=$(tools/test-db url) \
+(`make test-app` does both).";
+
 pub struct TestApp {
     pub address: String,
     pub database_url: String,
@@ -54,20 +59,38 @@ fn config_from(settings: HashMap<String, String>) -> Config {
     Config::from_vars(settings).expect("valid test configuration")
 }
 
+/// Whether `CI` (its value given) says this is a CI run: set to anything but empty, `0` or
+/// `false`, as CI services set it (`CI=true`, `CI=1`).
+fn is_ci(value: Option<&str>) -> bool {
+    value
+        .map(str::trim)
+        .is_some_and(|ci| !ci.is_empty() && ci != "0" && !ci.eq_ignore_ascii_case("false"))
+}
+
 /// The PostgreSQL server tests create their databases in, from `TEST_DATABASE_URL`. Unset,
 /// `cargo test --workspace` works without one: says once how to run these tests, and `None`.
+/// In CI that would make every such test green without running, so there it panics instead.
 pub fn test_server_url() -> Option<String> {
     static HOW_TO_RUN_SHOWN: Once = Once::new();
     let url = std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|url| !url.trim().is_empty());
     if url.is_none() {
+        assert!(
+            !is_ci(std::env::var("CI").ok().as_deref()),
+            "{NO_DATABASE_IN_CI}"
+        );
         // Straight to stderr: libtest captures `eprintln!` of passing tests, hiding the hint.
         HOW_TO_RUN_SHOWN.call_once(|| {
             let _ = std::io::stderr().write_all(HOW_TO_RUN.as_bytes());
         });
     }
     url
+}
+
+/// The URL of a new, empty (unmigrated) database; `None` without a test database.
+pub fn empty_database() -> Option<String> {
+    test_server_url().map(|server| fresh_database(&server))
 }
 
 /// Creates an empty database for one test and returns its URL. A server that is configured
@@ -230,4 +253,21 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
         "{body}"
     );
     body
+}
+
+#[test]
+fn ci_is_any_value_of_ci_but_empty_0_or_false() {
+    for ci in ["1", "true", "TRUE", "yes", "woodpecker"] {
+        assert!(is_ci(Some(ci)), "{ci}");
+    }
+    for not_ci in [
+        None,
+        Some(""),
+        Some("  "),
+        Some("0"),
+        Some("false"),
+        Some("False"),
+    ] {
+        assert!(!is_ci(not_ci), "{not_ci:?}");
+    }
 }
