@@ -138,9 +138,9 @@ check "healthcheck ok" docker exec webtest-web healthcheck
 watcher_pid() { docker exec webtest-web sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " <$f | grep -q "^/bin/sh /usr/local/bin/upstream-watch *$" && basename ${f%/cmdline}; done' | head -1; }
 wpid=$(watcher_pid)
 check "watcher found and killed" docker exec webtest-web sh -c "kill ${wpid:-none}"
-sleep 1.5
-w2=$(watcher_pid)
-check "watcher restarted after kill" [ -n "$w2" -a "$w2" != "$wpid" ]
+# The entrypoint restarts the watcher within a second: wait for a new one (5 s at most).
+watcher_replaced() { w2=$(watcher_pid); [ -n "$w2" ] && [ "$w2" != "$wpid" ]; }
+check "watcher restarted after kill" wait_for watcher_replaced
 check "healthcheck ok again" docker exec webtest-web healthcheck
 
 # --- graceful stop

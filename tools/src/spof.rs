@@ -453,9 +453,10 @@ pub fn assess(records: &[Record], fault_at_ms: f64, back_at_ms: f64) -> Outage {
 }
 
 /// Checks the writes of a finished probe run against the live site: acknowledged posts must
-/// read back, unacknowledged ones are sent again with their key, as the run's user (the keys
-/// are the user's), and the run's posts are counted (each write's title is unique) to find
-/// duplicates.
+/// read back (by id, or by title when the acknowledgement gave none: see
+/// [`ProbeReport::count_lost`]), unacknowledged ones are sent again with their key, as the
+/// run's user (the keys are the user's), and the run's posts are counted (each write's title
+/// is unique) to find duplicates.
 pub async fn audit_writes(
     site: &Site,
     report: &ProbeReport,
@@ -467,7 +468,8 @@ pub async fn audit_writes(
         acknowledged: writes.acknowledged,
         failed: writes.failed,
         unknown: writes.unknown,
-        lost: probe::count_lost(site, &writes.acknowledged_ids).await?,
+        // Before the retries below: a retry may write again what an acknowledged write lost.
+        lost: report.count_lost(site).await?,
         unauthorized: report
             .records
             .iter()
@@ -475,11 +477,7 @@ pub async fn audit_writes(
             .count(),
         ..WriteAudit::default()
     };
-    let unacknowledged: Vec<&Record> = report
-        .records
-        .iter()
-        .filter(|r| r.kind == probe::Kind::Write && !r.is_ok())
-        .collect();
+    let unacknowledged = unacknowledged(&report.records);
     if !unacknowledged.is_empty() {
         let session = report
             .session
@@ -507,6 +505,15 @@ pub async fn audit_writes(
         .map(|title| seen.get(&title).copied().unwrap_or(0).saturating_sub(1))
         .sum();
     Ok(audit)
+}
+
+/// The writes of `records` to send again: those counted failed or unknown. A 201 whose body was
+/// then cut off is acknowledged, and read back instead (a retry could write again what it lost).
+fn unacknowledged(records: &[Record]) -> Vec<&Record> {
+    records
+        .iter()
+        .filter(|r| r.kind == probe::Kind::Write && !r.acknowledged())
+        .collect()
 }
 
 /// What became of a write sent again.
@@ -792,6 +799,29 @@ mod tests {
     fn a_run_that_ends_failing_never_recovered() {
         let records = vec![ok(0.0), record(2500.0, Some(503), None, 1.0)];
         assert_eq!(assess(&records, 400.0, 2000.0).recovery_after_back_ms, None);
+    }
+
+    #[test]
+    fn the_writes_sent_again_are_the_failed_and_unknown_ones_not_a_201_cut_off() {
+        let write = |seq, status, error| Record {
+            kind: Kind::Write,
+            ..record(seq as f64, status, error, 2.0)
+        };
+        let records = vec![
+            write(4, Some(201), None),
+            write(9, Some(201), Some(ErrorKind::Reset)),
+            write(14, Some(503), None),
+            write(19, None, Some(ErrorKind::Timeout)),
+            write(24, None, Some(ErrorKind::Refused)),
+            ok(25.0),
+        ];
+
+        let again: Vec<u64> = unacknowledged(&records).iter().map(|r| r.seq).collect();
+
+        assert_eq!(again, [14, 19, 24]);
+        let writes = probe::summarize(&records).writes;
+        assert_eq!(again.len(), writes.failed + writes.unknown);
+        assert_eq!(writes.acknowledged_without_id, [4, 9], "read back by title");
     }
 
     #[test]

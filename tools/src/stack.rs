@@ -2,9 +2,11 @@
 //! app container (the API deletes no account), which is how the tools remove what they wrote,
 //! and SQL run inside the db container for what they count.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output};
 
 use anyhow::{bail, ensure, Context as _, Result};
+use serde::Deserialize;
 
 use crate::interrupt::own_group;
 use crate::repo_root;
@@ -140,14 +142,104 @@ fn number(sql: &str) -> Result<i64> {
         .with_context(|| format!("{sql}: expected a number, got {text:?}"))
 }
 
-/// The posts in the guestbook, everyone's, as the tools must leave them.
+/// How many posts the guestbook has, everyone's. A count only: whether a tool left the
+/// guestbook as it found it is [`guestbook`]'s rows compared.
 pub fn post_count() -> Result<i64> {
     number("SELECT count(*) FROM posts")
 }
 
-/// The accounts, the reserved "guest" included, as the tools must leave them.
+/// How many accounts, the reserved "guest" included. A count only: see [`guestbook`].
 pub fn user_count() -> Result<i64> {
     number("SELECT count(*) FROM users")
+}
+
+/// A row of the guestbook, as [`Guestbook`] compares it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Row {
+    pub id: i64,
+    /// What names it in a report: a post's author and title, an account's username.
+    pub label: String,
+    /// md5 over all its columns (a post's body, date, key and owner, an account's password
+    /// hash and date too): a row of the same id and md5 is the same row.
+    pub md5: String,
+}
+
+/// The guestbook's posts and accounts, row by row: what the tools must leave as they found it.
+/// Counts would not see a row deleted and another added, nor a row changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guestbook {
+    /// By id.
+    pub posts: Vec<Row>,
+    /// By id, the reserved "guest" included.
+    pub users: Vec<Row>,
+}
+
+/// At most this many rows of each table are named in [`Guestbook::changes_since`].
+const CHANGES_SHOWN: usize = 20;
+
+/// One JSON object per row (`id`, `label`, `md5`), by id: one line each, whatever the text
+/// holds (JSON escapes line breaks).
+const POST_ROWS: &str = "SELECT json_build_object('id', id, 'label', author || ': ' || title, \
+                         'md5', md5(p::text))::text FROM posts p ORDER BY id";
+const USER_ROWS: &str = "SELECT json_build_object('id', id, 'label', username, \
+                         'md5', md5(u::text))::text FROM users u ORDER BY id";
+
+/// The guestbook's rows now, read with psql in the database ([`psql`], as [`post_count`]).
+pub fn guestbook() -> Result<Guestbook> {
+    Ok(Guestbook {
+        posts: rows(&psql(POST_ROWS)?).context("the posts")?,
+        users: rows(&psql(USER_ROWS)?).context("the accounts")?,
+    })
+}
+
+/// The rows psql printed for [`POST_ROWS`] or [`USER_ROWS`].
+fn rows(text: &str) -> Result<Vec<Row>> {
+    (text.lines())
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).with_context(|| format!("not a row: {line:?}")))
+        .collect()
+}
+
+impl Guestbook {
+    /// What differs from `before`, one line per row gone, added or changed (at most
+    /// 20 per table, then how many more): empty when left as found.
+    pub fn changes_since(&self, before: &Guestbook) -> Vec<String> {
+        let mut changes = changed_rows("post", &before.posts, &self.posts);
+        changes.extend(changed_rows("account", &before.users, &self.users));
+        changes
+    }
+}
+
+/// The rows of `table` gone, added or changed from `before` to `after`, by id.
+fn changed_rows(table: &str, before: &[Row], after: &[Row]) -> Vec<String> {
+    let by_id = |rows: &[Row]| -> BTreeMap<i64, Row> {
+        rows.iter().map(|row| (row.id, row.clone())).collect()
+    };
+    let (before, after) = (by_id(before), by_id(after));
+    let ids: BTreeSet<i64> = before.keys().chain(after.keys()).copied().collect();
+    let changes: Vec<String> = ids
+        .into_iter()
+        .filter_map(|id| match (before.get(&id), after.get(&id)) {
+            (Some(was), None) => Some(format!("{table} {id} ({}) is gone", was.label)),
+            (None, Some(now)) => Some(format!("{table} {id} ({}) was added", now.label)),
+            (Some(was), Some(now)) if was.md5 == now.md5 => None,
+            (Some(was), Some(now)) if was.label == now.label => Some(format!(
+                "{table} {id} ({}) changed in its other columns",
+                was.label
+            )),
+            (Some(was), Some(now)) => Some(format!(
+                "{table} {id} changed: ({}) is now ({})",
+                was.label, now.label
+            )),
+            (None, None) => None,
+        })
+        .collect();
+    let more = changes.len().saturating_sub(CHANGES_SHOWN);
+    let mut shown: Vec<String> = changes.into_iter().take(CHANGES_SHOWN).collect();
+    if more > 0 {
+        shown.push(format!("and {more} more {table} rows"));
+    }
+    shown
 }
 
 /// The database foobar-load fills for pgbench.
@@ -279,6 +371,79 @@ mod tests {
         assert_eq!(posts_deleted(said, &names[1..2]).unwrap(), 0);
         assert!(posts_deleted(said, &["probe-33333333"]).is_err());
         assert!(posts_deleted("deleted account a: many posts", &["a"]).is_err());
+    }
+
+    fn row(id: i64, label: &str, md5: &str) -> Row {
+        Row {
+            id,
+            label: label.into(),
+            md5: md5.into(),
+        }
+    }
+
+    fn guestbook(posts: Vec<Row>) -> Guestbook {
+        Guestbook {
+            posts,
+            users: vec![row(1, "guest", "g"), row(2, "alice", "a")],
+        }
+    }
+
+    #[test]
+    fn rows_are_read_one_json_object_a_line_whatever_the_text_holds() {
+        let printed = "{\"id\" : 1, \"label\" : \"alice: a | b\\nc\", \"md5\" : \"0cc1\"}\n\
+                       {\"id\" : 3, \"label\" : \"bob: it's\", \"md5\" : \"9f2e\"}";
+        assert_eq!(
+            rows(printed).unwrap(),
+            [
+                row(1, "alice: a | b\nc", "0cc1"),
+                row(3, "bob: it's", "9f2e")
+            ]
+        );
+        assert!(rows("").unwrap().is_empty(), "an empty table");
+        assert!(rows("1|alice|0cc1").is_err());
+    }
+
+    #[test]
+    fn the_guestbook_is_left_as_found_only_with_the_same_rows() {
+        let found = guestbook(vec![row(1, "alice: hi", "a1"), row(2, "bob: yo", "b2")]);
+        assert!(found.changes_since(&found.clone()).is_empty());
+
+        // As many rows as before, but not the same: a count sees nothing.
+        let mut after = guestbook(vec![
+            row(1, "alice: hi", "a1"),
+            row(3, "probe-0a1b2c3d: probe 18f #4", "c3"),
+        ]);
+        assert_eq!(after.posts.len(), found.posts.len());
+        assert_eq!(
+            after.changes_since(&found),
+            [
+                "post 2 (bob: yo) is gone",
+                "post 3 (probe-0a1b2c3d: probe 18f #4) was added"
+            ]
+        );
+
+        // A body (or any column not in the label) changed, then the title too, an account
+        // replaced.
+        after.posts = vec![row(1, "alice: hi", "a1-edited"), row(2, "bob: yo!", "b2-2")];
+        after.users[1] = row(2, "alice", "a-new-password");
+        assert_eq!(
+            after.changes_since(&found),
+            [
+                "post 1 (alice: hi) changed in its other columns",
+                "post 2 changed: (bob: yo) is now (bob: yo!)",
+                "account 2 (alice) changed in its other columns",
+            ]
+        );
+    }
+
+    #[test]
+    fn many_changes_are_named_up_to_a_limit_then_counted() {
+        let found = guestbook(Vec::new());
+        let after = guestbook((1..=25).map(|id| row(id, "x: y", "m")).collect());
+        let changes = after.changes_since(&found);
+        assert_eq!(changes.len(), CHANGES_SHOWN + 1);
+        assert_eq!(changes[0], "post 1 (x: y) was added");
+        assert_eq!(changes[CHANGES_SHOWN], "and 5 more post rows");
     }
 
     #[test]

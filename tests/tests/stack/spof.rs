@@ -1,25 +1,26 @@
 //! `make spof` on the running stack (`make test` gives it a stack of its own), short: the drills
 //! run once, as a user would run them, and every test asserts from that run's `spof.json`.
 
+use std::os::unix::process::CommandExt;
+use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use foobar_tools::spof::{DrillResult, Fault, SpofReport};
-use foobar_tools::stack::{make, post_count, user_count};
-use foobar_tools::{read_json, reports_dir};
+use foobar_tools::stack::{compose_ok, guestbook, make, Guestbook};
+use foobar_tools::{read_json, repo_root, reports_dir, wait_until};
+
+use crate::helpers::leaving_the_guestbook_as_found;
 
 struct Run {
     succeeded: bool,
-    /// Posts and accounts: `(posts, users)`.
-    before: (i64, i64),
-    after: (i64, i64),
+    /// The rows that differ after the drills from before them (none, when they cleaned up).
+    changes: Vec<String>,
     report: SpofReport,
 }
 
-fn counts(when: &str) -> (i64, i64) {
-    (
-        post_count().unwrap_or_else(|e| panic!("count posts {when} the drills: {e:#}")),
-        user_count().unwrap_or_else(|e| panic!("count accounts {when} the drills: {e:#}")),
-    )
+fn rows(when: &str) -> Guestbook {
+    guestbook().unwrap_or_else(|e| panic!("read the guestbook {when} the drills: {e:#}"))
 }
 
 fn run() -> &'static Run {
@@ -27,15 +28,14 @@ fn run() -> &'static Run {
     RUN.get_or_init(|| {
         let path = reports_dir().unwrap().join("spof.json");
         let _ = std::fs::remove_file(&path);
-        let before = counts("before");
+        let before = rows("before");
         let succeeded = make(&["spof", "SPOF_ARGS=--down-secs 3 --pause-secs 8"]);
-        let after = counts("after");
+        let changes = rows("after").changes_since(&before);
         let report =
             read_json(&path).unwrap_or_else(|e| panic!("{e:#} (make spof wrote no report?)"));
         Run {
             succeeded,
-            before,
-            after,
+            changes,
             report,
         }
     })
@@ -53,11 +53,14 @@ fn drill(service: &str, fault: Fault) -> DrillResult {
 
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
-fn drills_succeed_and_leave_the_post_and_account_counts_as_they_found_them() {
+fn drills_succeed_and_leave_the_posts_and_accounts_as_they_found_them() {
     let run = run();
     assert!(run.succeeded, "make spof exited non-zero");
-    assert_eq!(run.after.0, run.before.0, "drill writes removed");
-    assert_eq!(run.after.1, run.before.1, "the probes' accounts removed");
+    assert!(
+        run.changes.is_empty(),
+        "the drills left the guestbook as they found it, row for row; they did not:\n{}",
+        run.changes.join("\n")
+    );
 }
 
 #[test]
@@ -116,13 +119,16 @@ fn site_recovers_within_10_s_of_each_component_being_back() {
 
 #[test]
 #[ignore = "drives the running stack: make test runs it on a stack of its own"]
-fn database_outages_answer_503_within_3_s_never_hang() {
-    for fault in [Fault::Kill, Fault::Pause] {
+fn database_outages_answer_503_within_the_documented_bound_never_hang() {
+    // docs/spof.md: a dead database is answered after the pool's check-out timeout (1 s), a
+    // frozen one after the app's deadline (2.5 s). The margin is for a loaded two-core host.
+    const MARGIN_MS: f64 = 1000.0;
+    for (fault, documented_ms) in [(Fault::Kill, 1000.0), (Fault::Pause, 2500.0)] {
         let drill = drill("db", fault);
         assert_eq!(drill.outage.timeouts_while_down, 0, "{}", drill.name);
         assert!(
-            drill.outage.slowest_while_down_ms <= 3000.0,
-            "{}: {} ms",
+            drill.outage.slowest_while_down_ms <= documented_ms + MARGIN_MS,
+            "{}: {} ms, documented {documented_ms} ms",
             drill.name,
             drill.outage.slowest_while_down_ms
         );
@@ -134,4 +140,61 @@ fn database_outages_answer_503_within_3_s_never_hang() {
             drill.name
         );
     }
+}
+
+/// Whether the app's container is running now (`docker inspect`, not the site).
+fn app_running() -> bool {
+    let id = compose_ok(&["ps", "-aq", "app"]).unwrap();
+    let state = Command::new("docker")
+        .args(["inspect", "-f", "{{.State.Running}}", id.trim()])
+        .output()
+        .expect("run docker inspect");
+    String::from_utf8_lossy(&state.stdout).trim() == "true"
+}
+
+#[test]
+#[ignore = "drives the running stack: make test runs it on a stack of its own"]
+fn a_drill_interrupted_with_ctrl_c_while_its_fault_holds_undoes_it_and_exits_130() {
+    leaving_the_guestbook_as_found("an interrupted make spof", || {
+        // A long outage of the app, so the interruption comes while the fault holds. In a
+        // process group of its own: Ctrl-C in a terminal signals the whole foreground group.
+        let mut drill = Command::new("cargo")
+            .args([
+                "run",
+                "-q",
+                "-p",
+                "foobar-tools",
+                "--bin",
+                "foobar-spof",
+                "--",
+            ])
+            .args([
+                "--services",
+                "app",
+                "--down-secs",
+                "60",
+                "--pause-secs",
+                "0",
+            ])
+            .current_dir(repo_root().unwrap())
+            .process_group(0)
+            .spawn()
+            .expect("start foobar-spof");
+        let group = drill.id().to_string();
+        let fault_holds = wait_until(Duration::from_secs(60), || !app_running());
+        assert!(fault_holds, "the drill killed the app");
+
+        let sent = Command::new("kill")
+            .args(["-INT", "--", &format!("-{group}")])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = drill.wait().unwrap();
+
+        assert_eq!(status.code(), Some(130), "exit status after Ctrl-C");
+        assert!(
+            app_running(),
+            "the drill started the app again before it exited"
+        );
+    });
 }

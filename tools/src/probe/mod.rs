@@ -8,7 +8,8 @@
 //! With writes, the probe first signs up an account of its own ([`sign_up`], `probe-` and 8 hex
 //! digits) and writes as that user; an answer 401 (signed out) is counted apart
 //! ([`Report::unauthorized`]). A run leaves no trace in the guestbook:
-//! [`ProbeReport::audit_writes`] reads the acknowledged posts back, then
+//! [`ProbeReport::audit_writes`] reads every acknowledged post back (by id, or by title when
+//! the acknowledgement gave none), then
 //! [`ProbeReport::remove_writes`] deletes all the run's posts and its account.
 
 mod config;
@@ -24,9 +25,10 @@ use std::pin::pin;
 use std::time::Duration;
 use std::{fmt, fs, io};
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, ensure, Context as _, Result};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 pub use config::Config;
 pub use record::{ErrorKind, Kind, Record};
@@ -189,41 +191,70 @@ pub async fn sign_up(
     }
 }
 
-/// Reads each post of `ids` back through `site` once it is ready; returns how many are gone
-/// (404). Any other answer means the audit cannot tell: an error.
-pub async fn count_lost(site: &Site, ids: &[i64]) -> Result<usize> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    if !site.wait_for_ok("/api/ready", READY_TIMEOUT).await {
-        bail!(
-            "reading the writes back: {}/api/ready did not answer 200 within {} s",
-            site.base(),
-            READY_TIMEOUT.as_secs()
-        );
-    }
+/// Reads each post of `ids` back through `site` (ready); returns how many are gone (404). Any
+/// other answer means the audit cannot tell: an error.
+async fn lost_by_id(site: &Site, ids: &[i64]) -> Result<usize> {
     let mut lost = 0;
     for id in ids {
         let path = format!("/api/posts/{id}");
-        // A site still settling after a drill may answer 503 for a moment: ask again, for up
-        // to READY_TIMEOUT, before giving up on telling.
-        let asked = tokio::time::Instant::now();
-        loop {
-            match site.get_json(&path).await.map(|answer| answer.0) {
-                Ok(StatusCode::OK) => break,
-                Ok(StatusCode::NOT_FOUND) => {
-                    lost += 1;
-                    break;
-                }
-                other if asked.elapsed() >= READY_TIMEOUT => bail!(
-                    "reading back post {id}: GET {}{path} answered {other:?}",
-                    site.base()
-                ),
-                _ => tokio::time::sleep(Duration::from_millis(500)).await,
-            }
-        }
+        let (status, _) =
+            get_settled(site, &path, &[StatusCode::OK, StatusCode::NOT_FOUND]).await?;
+        lost += usize::from(status == StatusCode::NOT_FOUND);
     }
     Ok(lost)
+}
+
+/// The writes of `seqs` of run `run_id` that are not among `user`'s posts, as `site` (ready)
+/// lists them, with their title and body. Any answer but 200 means the audit cannot tell: an
+/// error.
+async fn lost_by_title(site: &Site, user: &str, run_id: &str, seqs: &[u64]) -> Result<Vec<u64>> {
+    let mut posts = Vec::new();
+    let mut path = format!("/api/users/{user}/posts?limit=100");
+    loop {
+        let (_, page) = get_settled(site, &path, &[StatusCode::OK]).await?;
+        posts.extend(page["posts"].as_array().into_iter().flatten().cloned());
+        match page["next_before"].as_i64() {
+            Some(before) => path = format!("/api/users/{user}/posts?limit=100&before={before}"),
+            None => break,
+        }
+    }
+    Ok(missing_writes(&posts, run_id, seqs))
+}
+
+/// The writes of `seqs` of run `run_id` that are not among `posts` (as the API lists them) with
+/// their title and body: a post of the same title with another body is not the one written.
+fn missing_writes(posts: &[Value], run_id: &str, seqs: &[u64]) -> Vec<u64> {
+    seqs.iter()
+        .copied()
+        .filter(|&seq| {
+            let written = write_body(run_id, seq);
+            !posts
+                .iter()
+                .any(|post| post["title"] == written["title"] && post["body"] == written["body"])
+        })
+        .collect()
+}
+
+/// `GET path` on `site` until it answers one of `expected`, for up to [`READY_TIMEOUT`] (a site
+/// still settling after a drill may answer 503 for a moment); then an error naming the last
+/// answer.
+async fn get_settled(
+    site: &Site,
+    path: &str,
+    expected: &[StatusCode],
+) -> Result<(StatusCode, Value)> {
+    let asked = tokio::time::Instant::now();
+    loop {
+        match site.get_json(path).await {
+            Ok((status, body)) if expected.contains(&status) => return Ok((status, body)),
+            other if asked.elapsed() >= READY_TIMEOUT => bail!(
+                "reading the writes back: GET {}{path} answered {:?}",
+                site.base(),
+                other.map(|(status, _)| status)
+            ),
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
 }
 
 impl ProbeReport {
@@ -252,9 +283,49 @@ impl ProbeReport {
     /// Reads the acknowledged writes back through the site: sets `summary.writes.lost`.
     pub async fn audit_writes(&mut self) -> Result<()> {
         let site = Site::new(&self.config.url)?;
-        let writes = &mut self.summary.writes;
-        writes.lost = Some(count_lost(&site, &writes.acknowledged_ids).await?);
+        self.summary.writes.lost = Some(self.count_lost(&site).await?);
         Ok(())
+    }
+
+    /// Reads every acknowledged write back through `site` once it is ready; returns how many
+    /// are gone: those with an id by it (`GET /api/posts/ID` answers 404), those whose answer
+    /// gave none ([`Writes::acknowledged_without_id`]) by title and body among the run's user's
+    /// posts (`GET /api/users/USER/posts`). Any other answer means the audit cannot tell: an
+    /// error, as is an acknowledged write it has no way to read back; never a silent 0.
+    pub async fn count_lost(&self, site: &Site) -> Result<usize> {
+        let writes = &self.summary.writes;
+        let (ids, seqs) = (&writes.acknowledged_ids, &writes.acknowledged_without_id);
+        ensure!(
+            ids.len() + seqs.len() == writes.acknowledged,
+            "reading the writes back: {} acknowledged, but {} ids and {} without one",
+            writes.acknowledged,
+            ids.len(),
+            seqs.len()
+        );
+        if writes.acknowledged == 0 {
+            return Ok(0);
+        }
+        let user = match (seqs.is_empty(), self.user.as_deref()) {
+            (true, _) => None,
+            (false, Some(user)) => Some(user),
+            (false, None) => bail!(
+                "reading back {} acknowledged writes whose answer gave no id: the run's user is \
+                 not known",
+                seqs.len()
+            ),
+        };
+        if !site.wait_for_ok("/api/ready", READY_TIMEOUT).await {
+            bail!(
+                "reading the writes back: {}/api/ready did not answer 200 within {} s",
+                site.base(),
+                READY_TIMEOUT.as_secs()
+            );
+        }
+        let mut lost = lost_by_id(site, ids).await?;
+        if let Some(user) = user {
+            lost += lost_by_title(site, user, &self.run_id, seqs).await?.len();
+        }
+        Ok(lost)
     }
 
     /// Deletes every post the run wrote, acknowledged or not, then its account (with its
@@ -384,6 +455,8 @@ impl fmt::Display for ProbeReport {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -433,6 +506,148 @@ mod tests {
                 "{expected:?} in\n{text}"
             );
         }
+    }
+
+    /// A site on loopback answering each request by its path (`answer` gives the status and
+    /// the JSON body), one connection per request as the tools make them; the paths asked for
+    /// come out of the receiver.
+    fn fake_site(
+        answer: impl Fn(&str) -> (u16, String) + Send + 'static,
+    ) -> (Site, std::sync::mpsc::Receiver<String>) {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (asked, paths) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !String::from_utf8_lossy(&request).contains("\r\n\r\n") {
+                    match stream.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let request = String::from_utf8_lossy(&request).into_owned();
+                let path = request.split(' ').nth(1).unwrap_or_default().to_owned();
+                let (status, body) = answer(&path);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                // Serves on (for the test's duration) whether or not the paths are looked at.
+                let _ = asked.send(path);
+            }
+        });
+        (Site::new(&url).unwrap(), paths)
+    }
+
+    /// A run of `records` as user `probe-0a1b2c3d` (or none), on the site at `url`.
+    fn run_of(records: Vec<Record>, user: Option<&str>, url: &str) -> ProbeReport {
+        let config: Config = crate::cli::try_parse(&["--name", "audit", "--url", url]).unwrap();
+        let outcome = run::Outcome {
+            records,
+            stopped_by: StopReason::Duration,
+        };
+        let run_id = ("18f0a1b2c3d".to_owned(), chrono::Utc::now());
+        report(config, run_id, outcome, user.map(str::to_owned))
+    }
+
+    /// The post write `seq` of run 18f0a1b2c3d made, as the API lists it.
+    fn post(id: i64, seq: u64) -> Value {
+        let mut post = write_body("18f0a1b2c3d", seq);
+        post["id"] = id.into();
+        post["author"] = "probe-0a1b2c3d".into();
+        post
+    }
+
+    /// Writes 4 and 9 answered 201 with a body that was not the post (no id), 14 with post 1014.
+    fn writes_without_ids() -> Vec<Record> {
+        use record::sample::ok;
+        let unparsed = |seq| Record {
+            id: None,
+            ..ok(seq, Kind::Write, seq as f64 * 20.0, "v1")
+        };
+        vec![unparsed(4), unparsed(9), ok(14, Kind::Write, 280.0, "v1")]
+    }
+
+    #[tokio::test]
+    async fn acknowledged_writes_without_an_id_are_read_back_by_title_among_the_users_posts() {
+        // Write 4 is on the user's second page, with post 1014 (14); write 9 is nowhere, and a
+        // post titled as write 9 but with another body is not it.
+        let (site, paths) = fake_site(|path| match path {
+            "/api/ready" => (200, "{}".into()),
+            "/api/posts/1014" => (200, post(1014, 14).to_string()),
+            "/api/users/probe-0a1b2c3d/posts?limit=100" => {
+                let mut impostor = post(1013, 9);
+                impostor["body"] = "something else".into();
+                let page = json!({"posts": [post(1014, 14), impostor], "next_before": 1013});
+                (200, page.to_string())
+            }
+            "/api/users/probe-0a1b2c3d/posts?limit=100&before=1013" => {
+                let page = json!({"posts": [post(1004, 4)], "next_before": null});
+                (200, page.to_string())
+            }
+            _ => (404, "{}".into()),
+        });
+        let run = run_of(writes_without_ids(), Some("probe-0a1b2c3d"), site.base());
+        assert_eq!(run.summary.writes.acknowledged, 3);
+
+        let lost = run.count_lost(&site).await.unwrap();
+
+        assert_eq!(lost, 1, "write 9: acknowledged, but not in the guestbook");
+        let paths: Vec<String> = paths.try_iter().collect();
+        assert!(
+            paths.contains(&"/api/users/probe-0a1b2c3d/posts?limit=100&before=1013".to_owned()),
+            "{paths:?}"
+        );
+
+        let (site, _) = fake_site(|path| match path {
+            "/api/ready" | "/api/posts/1014" => (200, "{}".into()),
+            "/api/users/probe-0a1b2c3d/posts?limit=100" => {
+                let page = json!({"posts": [post(1009, 9), post(1004, 4)], "next_before": null});
+                (200, page.to_string())
+            }
+            _ => (404, "{}".into()),
+        });
+        assert_eq!(run.count_lost(&site).await.unwrap(), 0, "all three found");
+    }
+
+    #[tokio::test]
+    async fn acknowledged_writes_that_cannot_be_read_back_are_an_error_not_zero_lost() {
+        let (site, _) = fake_site(|path| match path {
+            "/api/ready" | "/api/posts/1014" => (200, "{}".into()),
+            _ => (404, "{}".into()),
+        });
+        let mut run = run_of(writes_without_ids(), None, site.base());
+
+        let error = run.count_lost(&site).await.unwrap_err().to_string();
+        assert!(error.contains("2 acknowledged writes"), "{error}");
+        assert!(run.audit_writes().await.is_err());
+        assert_eq!(run.summary.writes.lost, None, "not audited");
+
+        // Acknowledged writes that are in neither list cannot be read back either.
+        let mut run = run_of(writes_without_ids(), Some("probe-0a1b2c3d"), site.base());
+        run.summary.writes.acknowledged_without_id.clear();
+        assert!(run.count_lost(&site).await.is_err());
+    }
+
+    #[test]
+    fn a_post_is_the_write_only_with_its_title_and_body() {
+        let posts = [post(1, 4), post(2, 40)];
+        assert_eq!(missing_writes(&posts, "18f0a1b2c3d", &[4, 40, 9]), [9]);
+        assert_eq!(
+            missing_writes(&posts, "18f0a1b2c3e", &[4]),
+            [4],
+            "another run's"
+        );
+        let mut edited = post(1, 4);
+        edited["body"] = "edited".into();
+        assert_eq!(missing_writes(&[edited], "18f0a1b2c3d", &[4]), [4]);
+        assert!(missing_writes(&[], "18f0a1b2c3d", &[]).is_empty());
     }
 
     #[test]

@@ -76,7 +76,8 @@ pub struct Record {
     pub maintenance: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
-    /// The created post's id, for writes answered 201.
+    /// The created post's id, for writes answered 201 whose body was the post's JSON; `None`
+    /// if it was cut off or did not parse (the audit then reads the post back by its title).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// With `--retry-writes`: how many times the write was sent again after its first attempt,
@@ -95,6 +96,12 @@ impl Record {
     /// A complete answer with the status this kind expects.
     pub fn is_ok(&self) -> bool {
         self.error.is_none() && self.status == Some(self.kind.ok_status())
+    }
+
+    /// A write the server acknowledged: answered 201 (the post is committed by then, even if
+    /// the answer's body was then cut off or did not parse), or acknowledged on a retry.
+    pub fn acknowledged(&self) -> bool {
+        self.kind == Kind::Write && (self.status == Some(201) || self.acknowledged_ms.is_some())
     }
 
     /// When the answer (or the error) came.

@@ -55,13 +55,19 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Writes {
     pub sent: usize,
-    /// Answered 201: the post exists.
+    /// Answered 201 (on a retry too): the post exists.
     pub acknowledged: usize,
     /// Certainly not written: another HTTP answer, or the connection was refused.
     pub failed: usize,
     /// Timed out or broke after being sent: the post may or may not exist.
     pub unknown: usize,
+    /// The ids the acknowledgements gave: the audit reads these posts back by id.
     pub acknowledged_ids: Vec<i64>,
+    /// Acknowledged writes whose answer gave no id (its body cut off, or not the post's JSON),
+    /// by seq: the audit reads these back by title and body among the user's posts. Every
+    /// acknowledged write is in `acknowledged_ids` or here. Absent from older reports: none.
+    #[serde(default)]
+    pub acknowledged_without_id: Vec<u64>,
     /// With `--retry-writes`: writes acknowledged only on a retry (counted in `acknowledged`,
     /// not in `failed` or `unknown`), and those never acknowledged (counted there).
     #[serde(default)]
@@ -71,8 +77,10 @@ pub struct Writes {
     /// until removed.
     #[serde(default)]
     pub extra_posts: Option<u64>,
-    /// Acknowledged posts that did not read back through the site after the run (404); `None`
-    /// until audited.
+    /// Acknowledged posts that did not read back through the site after the run: by id (404),
+    /// or, those without an id, not among the user's posts with their title and body. `None`
+    /// until audited, and the audit reads every acknowledged write back (or fails): `Some(0)`
+    /// means every one of them was seen.
     #[serde(default)]
     pub lost: Option<usize>,
     /// Posts of the run deleted from the database afterwards; `None` if they were kept.
@@ -177,16 +185,18 @@ fn writes(records: &[&Record]) -> Writes {
     let mut writes = Writes::default();
     for write in records.iter().filter(|r| r.kind == Kind::Write) {
         writes.sent += 1;
-        match (write.status, write.error) {
-            (Some(201), _) => {
-                writes.acknowledged += 1;
-                writes.acknowledged_ids.extend(write.id);
-            }
-            _ if write.acknowledged_ms.is_some() => {
-                writes.acknowledged += 1;
+        if write.acknowledged() {
+            writes.acknowledged += 1;
+            if write.status != Some(201) {
                 writes.acknowledged_on_retry += 1;
-                writes.acknowledged_ids.extend(write.id);
             }
+            match write.id {
+                Some(id) => writes.acknowledged_ids.push(id),
+                None => writes.acknowledged_without_id.push(write.seq),
+            }
+            continue;
+        }
+        match (write.status, write.error) {
             (Some(_), _) | (None, Some(ErrorKind::Refused)) => writes.failed += 1,
             (None, _) => writes.unknown += 1,
         }
@@ -278,10 +288,11 @@ impl fmt::Display for Report {
             (
                 "writes",
                 format!(
-                    "sent {}, acknowledged {} ({} on a retry), failed {}, unknown {}, lost {}, removed {}, extra posts {}",
+                    "sent {}, acknowledged {} ({} on a retry, {} without an id), failed {}, unknown {}, lost {}, removed {}, extra posts {}",
                     w.sent,
                     w.acknowledged,
                     w.acknowledged_on_retry,
+                    w.acknowledged_without_id.len(),
                     w.failed,
                     w.unknown,
                     w.lost.map_or("not audited".to_owned(), |n| n.to_string()),
@@ -399,6 +410,40 @@ mod tests {
         assert_eq!(writes.acknowledged_on_retry, 1);
         assert_eq!(writes.acknowledged_ids, vec![77]);
         assert_eq!(writes.failed, 1, "the one never acknowledged");
+    }
+
+    #[test]
+    fn a_201_that_gave_no_id_is_acknowledged_and_kept_to_read_back_by_title() {
+        // The body did not parse, the body was cut off after the 201, a retry's body did not
+        // parse: all acknowledged, none with an id the audit could read back by.
+        let unparsed = Record {
+            id: None,
+            ..ok(4, Kind::Write, 100.0, V1)
+        };
+        let cut_off = Record {
+            id: None,
+            error: Some(ErrorKind::Reset),
+            ..ok(9, Kind::Write, 200.0, V1)
+        };
+        let retried = Record {
+            retries: 1,
+            acknowledged_ms: Some(900.0),
+            ..answer(14, Kind::Write, 300.0, 2.0, 503)
+        };
+        let records = [ok(19, Kind::Write, 400.0, V1), unparsed, cut_off, retried];
+
+        let writes = summarize(&records).writes;
+
+        assert_eq!(writes.acknowledged, 4);
+        assert_eq!(writes.acknowledged_on_retry, 1);
+        assert_eq!((writes.failed, writes.unknown), (0, 0));
+        assert_eq!(writes.acknowledged_ids, vec![1019]);
+        assert_eq!(writes.acknowledged_without_id, vec![4, 9, 14]);
+        assert_eq!(
+            writes.acknowledged_ids.len() + writes.acknowledged_without_id.len(),
+            writes.acknowledged,
+            "every acknowledged write is read back, by id or by title"
+        );
     }
 
     #[test]
