@@ -19,6 +19,11 @@ OFFLINE ?= $(call setting,OFFLINE)
 # The tools reach the site where web is published (loopback when it listens on every address).
 FOOBAR_URL ?= $(or $(call setting,FOOBAR_URL),http://$(if $(filter 0.0.0.0,$(HTTP_BIND)),127.0.0.1,$(HTTP_BIND)):$(HTTP_PORT))
 export HTTP_BIND HTTP_PORT APP_DIRECT_PORT FOOBAR_URL
+# The images' tag. The tests build and run their own (test), so your stack's images stay as
+# they are.
+IMAGE_TAG ?= latest
+export IMAGE_TAG
+test test-stack test-cluster: IMAGE_TAG = test
 
 # Offline (no container registry, like CI here): every image builds on a debootstrap base and the
 # app image packages the binary built on the host. Decided once per invocation, only by targets
@@ -230,11 +235,10 @@ cluster-scale: ## Scaling out: the read's knee through the virtual IP with the a
 cluster-status: ## The cluster's hosts, Swarm nodes and services
 	cluster/hosts status
 
-test-cluster: ## A fresh cluster (root; removes yours): three managers, tasks spread, one database through every web, failovers; then removed
-	@! grep -qs '^CLUSTER_HOSTS=.' /var/lib/foobar-cluster/cluster.env \
-	  || { echo "the cluster runs on your servers; the test makes its own on namespaces: make cluster-down first" >&2; exit 1; }
+test-cluster: ## A fresh cluster (root; refuses while yours exists): three managers, tasks spread, one database through every web, failovers; then removed
+	@! [ -e /var/lib/foobar-cluster/cluster.env ] \
+	  || { echo "a cluster exists (cluster/hosts status): the test makes a fresh one and removes it at the end, so it leaves yours alone. make cluster-down first (it removes that cluster with its data)" >&2; exit 1; }
 	@$(MAKE) --no-print-directory build patroni-wheel
-	cluster/hosts down
 	trap 'cluster/hosts down' EXIT; \
 	  cluster/hosts up; $(MODE_ENV) cluster/hosts deploy; \
 	  cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 --nocapture cluster::
@@ -261,8 +265,8 @@ test-db: ## Start the throwaway PostgreSQL the integration tests use (stop: tool
 	tools/test-db start
 
 check-nginx: build ## nginx -t inside the web image, and its end-to-end test against stand-in apps
-	docker run --rm --entrypoint nginx foobar/web:latest -t -q && echo "nginx -t: ok"
-	IMG=foobar/web:latest WEB_OPTS="--read-only --tmpfs /run/nginx:uid=33,gid=33" bash nginx/test/e2e.sh
+	docker run --rm --entrypoint nginx foobar/web:$(IMAGE_TAG) -t -q && echo "nginx -t: ok"
+	IMG=foobar/web:$(IMAGE_TAG) WEB_OPTS="--read-only --tmpfs /run/nginx:uid=33,gid=33" bash nginx/test/e2e.sh
 
 check-dns: ## Check the foobar.com zones (one server, cluster) with named-checkzone
 	for zone in dns/foobar.com.zone dns/foobar.com.cluster.zone; do named-checkzone foobar.com $$zone; done

@@ -5,14 +5,16 @@
 # others, and each failure is reported. The cluster's own images are built here: foobar/lb
 # (cluster/lb) and foobar/db-ha (cluster/db: Patroni and etcd on the one-server db image; its
 # Patroni wheel comes from make patroni-wheel).
-IMAGES=(foobar/web:latest foobar/app:latest foobar/db-ha:latest foobar/lb:latest)
+# IMAGE_TAG (default latest): `make test` builds and runs its own, so it leaves yours alone.
+TAG=${IMAGE_TAG:-latest}
+IMAGES=("foobar/web:$TAG" "foobar/app:$TAG" "foobar/db-ha:$TAG" "foobar/lb:$TAG")
 
 images() {
   local base=${BASE_IMAGE:-debian:bookworm-slim} here=$REPO/cluster
   log "building foobar/lb (cluster/lb) and foobar/db-ha (cluster/db)"
-  docker build -q -t foobar/lb:latest --build-arg "BASE_IMAGE=$base" "$here/lb" >/dev/null
+  docker build -q -t "foobar/lb:$TAG" --build-arg "BASE_IMAGE=$base" "$here/lb" >/dev/null
   [ -s "$here/db/patroni.whl" ] || die "no cluster/db/patroni.whl (make patroni-wheel)"
-  docker build -q -t foobar/db-ha:latest "$here/db" >/dev/null
+  docker build -q -t "foobar/db-ha:$TAG" --build-arg "DB_IMAGE=foobar/db:$TAG" "$here/db" >/dev/null
   local image
   for image in "${IMAGES[@]}"; do
     docker image inspect "$image" >/dev/null 2>&1 || die "no image $image (make build)"

@@ -10,7 +10,7 @@
 stack_config() {
   local service
   for service in web app db-ha lb; do
-    local var=${service^^}; export "FOOBAR_${var//-/_}_IMAGE=$(docker image inspect -f '{{.Id}}' "foobar/$service:latest")"
+    local var=${service^^}; export "FOOBAR_${var//-/_}_IMAGE=$(docker image inspect -f '{{.Id}}' "foobar/$service:${IMAGE_TAG:-latest}")"
   done
   CLUSTER_WEB_BACKENDS="$(addr 2):8080 $(addr 3):8080" CLUSTER_LB_PEERS="$(addr 2) $(addr 3)" \
     CLUSTER_VIP_CIDR=$VIP/$CLUSTER_VIP_PREFIX CLUSTER_INTERFACE=$CLUSTER_INTERFACE CLUSTER_DB_PASSWORD_FILE="$DATA/db_password" \
