@@ -278,6 +278,7 @@ check-dns: ## Check the foobar.com zones (one server, cluster) with named-checkz
 STACK_TESTS := smoke hardening accounts browser deploy spof load bench slow_clients
 test-stack: ## Separate test stack: smoke tests, deploys, short drills, short load ramp; then tear it down
 	@$(MAKE) --no-print-directory check-nginx
+	cargo test -p foobar-tests --test stack -- every_test_module_is_run_by_make
 	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \
 	  $(TEST_ENV) $(MAKE) --no-print-directory up; \
 	  $(TEST_ENV) $(MAKE) --no-print-directory status; \

@@ -37,10 +37,12 @@ fn assert_security_headers(response: &reqwest::Response) {
 /// Container id and start time of a service's container: changes on restart and on recreate.
 fn started_at(service: &str) -> String {
     let id = compose_ok(&["ps", "-q", service]).unwrap();
+    assert!(!id.is_empty(), "{service} has a running container");
     let output = std::process::Command::new("docker")
         .args(["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", &id])
         .output()
         .unwrap();
+    assert!(output.status.success(), "docker inspect {service}");
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
