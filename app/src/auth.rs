@@ -48,6 +48,8 @@ pub struct Hasher {
     jobs: std::sync::mpsc::Sender<Job>,
     concurrency: usize,
     wait: Duration,
+    /// Requests refused because every hasher stayed busy for the whole wait.
+    rejected: prometheus::IntCounter,
     /// Verified against when the account does not exist, so that takes as long as a wrong
     /// password for an existing one.
     dummy_hash: String,
@@ -93,8 +95,27 @@ impl Hasher {
             jobs,
             concurrency,
             wait,
+            rejected: prometheus::IntCounter::new(
+                "app_hasher_rejected_total",
+                "Sign-ins and sign-ups answered 503 because every password hasher stayed busy",
+            )
+            .expect("a valid metric name"),
             dummy_hash,
         }
+    }
+
+    /// Hashers at work right now.
+    pub fn busy(&self) -> usize {
+        self.concurrency - self.permits.available_permits()
+    }
+
+    pub fn threads(&self) -> usize {
+        self.concurrency
+    }
+
+    /// The counter behind `app_hasher_rejected_total`, for the metrics registry.
+    pub fn rejected_counter(&self) -> prometheus::IntCounter {
+        self.rejected.clone()
     }
 
     /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) to store.
@@ -124,9 +145,12 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let busy = || HashError::Busy {
-            permits: self.concurrency,
-            wait: self.wait,
+        let busy = || {
+            self.rejected.inc();
+            HashError::Busy {
+                permits: self.concurrency,
+                wait: self.wait,
+            }
         };
         let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
             .await

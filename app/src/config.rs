@@ -35,6 +35,9 @@ pub enum ConfigError {
 pub struct Config {
     /// Address the HTTP server binds (`APP_ADDR`); port 0 picks a free port (tests).
     pub addr: SocketAddr,
+    /// Address of the Prometheus metrics listener (`APP_METRICS_ADDR`), apart from `addr` so
+    /// that nginx, which proxies `addr` only, never exposes it; port 0 picks a free port.
+    pub metrics_addr: SocketAddr,
     /// actix worker threads (`APP_WORKERS`, default: one per core).
     pub workers: usize,
     /// How long in-flight requests may take to finish after SIGTERM (`APP_SHUTDOWN_TIMEOUT_SECS`).
@@ -123,6 +126,7 @@ impl Default for ConnectionSettings {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
 struct Settings {
     app_addr: SocketAddr,
+    app_metrics_addr: SocketAddr,
     app_workers: usize,
     app_shutdown_timeout_secs: u64,
     app_revision: String,
@@ -145,6 +149,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             app_addr: SocketAddr::from(([0, 0, 0, 0], 8000)),
+            app_metrics_addr: SocketAddr::from(([0, 0, 0, 0], 9464)),
             app_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             app_shutdown_timeout_secs: 10,
             app_revision: "dev".to_owned(),
@@ -347,6 +352,7 @@ impl Settings {
         let (url, connect_timeout) = connection.into_url()?;
         Ok(Config {
             addr: self.app_addr,
+            metrics_addr: self.app_metrics_addr,
             workers: self.app_workers,
             shutdown_timeout: Duration::from_secs(self.app_shutdown_timeout_secs),
             revision: self.app_revision,
@@ -554,6 +560,7 @@ mod tests {
     fn defaults_apply_when_only_the_database_url_is_set() {
         let config = config_from(&[URL]).unwrap();
         assert_eq!(config.addr, "0.0.0.0:8000".parse().unwrap());
+        assert_eq!(config.metrics_addr, "0.0.0.0:9464".parse().unwrap());
         assert_eq!(config.database.pool_size, 10);
         assert_eq!(config.database.pool_timeout, Duration::from_secs(1));
         assert!(!config.database.test_on_checkout);
@@ -569,6 +576,7 @@ mod tests {
         let config = config_from(&[
             URL,
             ("APP_ADDR", "127.0.0.1:9000"),
+            ("APP_METRICS_ADDR", "127.0.0.1:9001"),
             ("APP_WORKERS", "3"),
             ("APP_SHUTDOWN_TIMEOUT_SECS", "7"),
             ("APP_REVISION", "abc123"),
@@ -589,6 +597,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.addr, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(config.metrics_addr, "127.0.0.1:9001".parse().unwrap());
         assert_eq!(config.workers, 3);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(7));
         assert_eq!(config.revision, "abc123");

@@ -52,6 +52,9 @@ pub enum AppError {
     /// `Allow` header, which RFC 9110 requires on a 405.
     #[error("method not allowed here; allowed: {allow}")]
     MethodNotAllowed { allow: String },
+    /// A method token HTTP does not define (RFC 9110 asks for 501).
+    #[error("this method is not implemented by this server")]
+    MethodNotImplemented,
     /// The request clashes with what is stored; `field` names the input at fault, if one is.
     #[error("{message}")]
     Conflict {
@@ -106,6 +109,7 @@ impl AppError {
             AppError::CrossSite(_) => "cross_site_request",
             AppError::NotFound(_) => "not_found",
             AppError::MethodNotAllowed { .. } => "method_not_allowed",
+            AppError::MethodNotImplemented => "not_implemented",
             AppError::Conflict { .. } => "conflict",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Busy(_) => "busy",
@@ -128,6 +132,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::CrossSite(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::MethodNotImplemented => StatusCode::NOT_IMPLEMENTED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::DatabaseUnavailable(_) | AppError::ConnectionLost(_) | AppError::Busy(_) => {

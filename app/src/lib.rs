@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod healthcheck;
 pub mod logging;
+pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod schema;

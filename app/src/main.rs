@@ -73,10 +73,11 @@ fn serve(config: Config) -> Result<(), String> {
         let app = Application::build(&config, pool)
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
         log::info!(
-            "foobar-app {} listening on port {} ({} workers)",
+            "foobar-app {} listening on port {} ({} workers), metrics on port {}",
             config.version(),
             app.port(),
-            config.workers
+            config.workers,
+            app.metrics_port()
         );
         app.run_until_stopped().await.map_err(|e| e.to_string())?;
         log::info!("stopped");

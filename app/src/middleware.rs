@@ -1,7 +1,7 @@
 //! Request ids: every request carries one (nginx's, or a fresh one when called directly), the
 //! access log prints it, the response returns it, and server errors are logged with it.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::Method;
@@ -93,14 +93,44 @@ fn host_of(authority: &str) -> &str {
 }
 
 /// Refuses cross-site state-changing requests with 403 before any handler runs.
+/// Answered as a response, not returned as an error, so the middlewares around it (the
+/// request metrics) see the 403 like any other answer.
 pub async fn refuse_cross_site(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if let Some(reason) = cross_site(&req) {
-        return Err(AppError::CrossSite(reason).into());
+        return Ok(req
+            .error_response(AppError::CrossSite(reason))
+            .map_into_right_body());
     }
-    next.call(req).await
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// HTTP's own methods (RFC 9110 and PATCH); any other token is answered 501 here, before the
+/// request metrics, whose `method` label would otherwise take every token a client invents.
+pub async fn known_method(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let known = matches!(
+        *req.method(),
+        Method::GET
+            | Method::HEAD
+            | Method::POST
+            | Method::PUT
+            | Method::DELETE
+            | Method::CONNECT
+            | Method::OPTIONS
+            | Method::TRACE
+            | Method::PATCH
+    );
+    if !known {
+        return Ok(req
+            .error_response(AppError::MethodNotImplemented)
+            .map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 #[cfg(test)]

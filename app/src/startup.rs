@@ -1,6 +1,7 @@
 //! Builds the HTTP server from a configuration and a pool.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
@@ -10,12 +11,15 @@ use crate::auth::{Hasher, SessionPolicy};
 use crate::config::Config;
 use crate::db::{Db, DbPool};
 use crate::domain::LoginThrottle;
-use crate::middleware::{refuse_cross_site, request_id, ACCESS_LOG_FORMAT};
+use crate::metrics::Metrics;
+use crate::middleware::{known_method, refuse_cross_site, request_id, ACCESS_LOG_FORMAT};
 use crate::routes::{self, health::AppInfo};
 
 pub struct Application {
     port: u16,
+    metrics_port: u16,
     server: Server,
+    metrics_server: Server,
 }
 
 impl Application {
@@ -24,17 +28,28 @@ impl Application {
     pub fn build(config: &Config, pool: DbPool) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.addr)?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = TcpListener::bind(config.metrics_addr)?;
+        let metrics_port = metrics_listener.local_addr()?.port();
         let info = AppInfo {
             version: config.version(),
             revision: config.revision.clone(),
             started_at: chrono::Utc::now(),
             hostname: hostname(),
         };
-        let db = web::Data::new(Db::new(pool, config.database.deadline));
-        let hasher = web::Data::new(Hasher::new(
+        let db = Db::new(pool, config.database.deadline);
+        let hasher = Arc::new(Hasher::new(
             config.auth.hash_concurrency,
             config.auth.hash_wait,
         ));
+        let (metrics, request_metrics) = Metrics::new(
+            db.clone(),
+            hasher.clone(),
+            &config.version(),
+            &config.revision,
+        )
+        .map_err(std::io::Error::other)?;
+        let db = web::Data::new(db);
+        let hasher = web::Data::from(hasher);
         let sessions = web::Data::new(SessionPolicy {
             idle_timeout: config.auth.session_idle_timeout,
             lifetime: config.auth.session_lifetime,
@@ -49,6 +64,8 @@ impl Application {
             App::new()
                 .wrap(from_fn(refuse_cross_site))
                 .wrap(DefaultHeaders::new().add(("X-App-Version", version.as_str())))
+                .wrap(request_metrics.clone())
+                .wrap(from_fn(known_method))
                 .wrap(Logger::new(ACCESS_LOG_FORMAT))
                 // Outermost, so the logger and every handler see the request id.
                 .wrap(from_fn(request_id))
@@ -63,16 +80,47 @@ impl Application {
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .listen(listener)?
         .run();
-        Ok(Self { port, server })
+        let metrics = web::Data::new(metrics);
+        // One worker is plenty for a scrape every few seconds.
+        let metrics_server = HttpServer::new(move || {
+            App::new()
+                .app_data(metrics.clone())
+                .route("/metrics", web::get().to(crate::metrics::serve))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(metrics_listener)?
+        .run();
+        Ok(Self {
+            port,
+            metrics_port,
+            server,
+            metrics_server,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish (up to the shutdown timeout).
+    /// Port of the Prometheus metrics listener.
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
+    }
+
+    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish (up to the shutdown
+    /// timeout); the metrics listener answers until then.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let metrics = self.metrics_server.handle();
+        let (served, _) = tokio::join!(
+            async {
+                let served = self.server.await;
+                metrics.stop(false).await;
+                served
+            },
+            self.metrics_server
+        );
+        served
     }
 }
 

@@ -172,11 +172,37 @@ impl From<diesel::r2d2::PoolError> for DbError {
 pub struct Db {
     pool: DbPool,
     deadline: Duration,
+    /// Calls that failed for want of the database (a clone shares the count).
+    unavailable: prometheus::IntCounter,
 }
 
 impl Db {
     pub fn new(pool: DbPool, deadline: Duration) -> Self {
-        Self { pool, deadline }
+        let unavailable = prometheus::IntCounter::new(
+            "app_db_unavailable_total",
+            "Database calls that got no connection or no answer in time, or lost their connection",
+        )
+        .expect("a valid metric name");
+        Self {
+            pool,
+            deadline,
+            unavailable,
+        }
+    }
+
+    /// The counter behind `app_db_unavailable_total`, for the metrics registry.
+    pub fn unavailable_counter(&self) -> prometheus::IntCounter {
+        self.unavailable.clone()
+    }
+
+    /// Open connections, idle ones among them, and the most the pool may open.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
     }
 
     /// Runs `work` (queries, as in [`posts`]) on a pooled connection in actix's blocking
@@ -197,14 +223,21 @@ impl Db {
             conn.lost = matches!(result, Err(DbError::ConnectionLost(_)));
             result
         });
-        match actix_web::rt::time::timeout(self.deadline, call).await {
+        let result = match actix_web::rt::time::timeout(self.deadline, call).await {
             Ok(Ok(result)) => result,
             Ok(Err(blocking)) => Err(DbError::Aborted(blocking.to_string())),
             Err(_elapsed) => Err(DbError::Unavailable(format!(
                 "no answer within {:?}",
                 self.deadline
             ))),
+        };
+        if matches!(
+            result,
+            Err(DbError::Unavailable(_) | DbError::ConnectionLost(_))
+        ) {
+            self.unavailable.inc();
         }
+        result
     }
 }
 

@@ -21,6 +21,8 @@ running. Start one with `tools/test-db start` and set TEST_DATABASE_URL=$(tools/
 
 pub struct TestApp {
     pub address: String,
+    /// The Prometheus metrics listener, apart from `address`.
+    pub metrics_address: String,
     pub database_url: String,
     /// Signed in as [`TestApp::username`] (after `spawn`); it keeps cookies like a browser.
     pub client: reqwest::Client,
@@ -44,6 +46,7 @@ fn base_settings(database_url: &str) -> HashMap<String, String> {
     [
         ("DATABASE_URL", database_url),
         ("APP_ADDR", "127.0.0.1:0"),
+        ("APP_METRICS_ADDR", "127.0.0.1:0"),
         ("APP_WORKERS", "2"),
         ("APP_REVISION", "test"),
         ("DATABASE_POOL_SIZE", "4"),
@@ -158,10 +161,12 @@ impl TestApp {
         let pool = db::build_pool(&config.database);
         let app = Application::build(&config, pool).expect("bind a free port");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = format!("http://127.0.0.1:{}", app.metrics_port());
         let database_url = config.database.url.expose_secret().to_owned();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
+            metrics_address,
             database_url,
             client: new_client(),
             username: String::new(),

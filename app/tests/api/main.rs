@@ -10,6 +10,7 @@ mod database_outage;
 mod helpers;
 mod idempotency;
 mod methods;
+mod metrics;
 mod operations;
 mod posts;
 mod shutdown;

@@ -34,6 +34,7 @@ impl Server {
             .envs([
                 ("DATABASE_URL", database_url),
                 ("APP_ADDR", "127.0.0.1:0"),
+                ("APP_METRICS_ADDR", "127.0.0.1:0"),
                 ("APP_WORKERS", "1"),
                 ("APP_REVISION", "test"),
                 (
