@@ -2,7 +2,8 @@
 # The stack: docker-compose.yml with cluster/stack.yml's changes, deployed with `docker stack
 # deploy` through h1, and the wait until it serves.
 
-# The stack the cluster runs: docker-compose.yml with cluster/stack.yml's changes, merged by
+# The stack the cluster runs: docker-compose.yml with cluster/stack.yml's changes (without the
+# one-server monitoring profile, whatever MONITORING says), merged by
 # Compose (which reads .env as for the one-server stack), less what `docker stack deploy`
 # (Docker 20.10) does not take: the project name, builds, start order, restart (a Swarm
 # restart_policy instead), the pids limit and no-new-privileges, and the one-server db; and numbers Compose writes
@@ -16,7 +17,7 @@ stack_config() {
     CLUSTER_VIP_CIDR=$VIP/$CLUSTER_VIP_PREFIX CLUSTER_INTERFACE=$CLUSTER_INTERFACE CLUSTER_DB_PASSWORD_FILE="$DATA/db_password" \
     CLUSTER_DB_REPLICATION_PASSWORD_FILE="$DATA/db_replication_password" \
     CLUSTER_DB_REWIND_PASSWORD_FILE="$DATA/db_rewind_password" \
-    docker compose --project-directory "$REPO" -f "$REPO/docker-compose.yml" \
+    COMPOSE_PROFILES='' docker compose --project-directory "$REPO" -f "$REPO/docker-compose.yml" \
       -f "$REPO/cluster/stack.yml" config --format json \
     | jq '{version: "3.8"} + del(.name) | del(.services.db, .volumes.pgdata)
           | (.networks, .volumes, .secrets) |= map_values(if .external then . else del(.name) end)
