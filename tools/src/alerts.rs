@@ -86,10 +86,22 @@ pub fn wait_for(
     timeout: Duration,
     wanted: impl Fn(&Notice) -> bool,
 ) -> Result<Option<Notice>> {
+    poll(since, timeout, |notices| {
+        notices.iter().find(|n| wanted(n)).cloned()
+    })
+}
+
+/// Reads the notices since `since` every half second until `check` finds what it looks for
+/// in them, or `timeout` passes (`None`).
+pub fn poll<T>(
+    since: f64,
+    timeout: Duration,
+    mut check: impl FnMut(&[Notice]) -> Option<T>,
+) -> Result<Option<T>> {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(notice) = notices_since(since)?.into_iter().find(|n| wanted(n)) {
-            return Ok(Some(notice));
+        if let Some(found) = check(&notices_since(since)?) {
+            return Ok(Some(found));
         }
         if Instant::now() >= deadline {
             return Ok(None);

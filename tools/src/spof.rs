@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::alerts::{self, unix_now};
+use crate::alerts::{self, unix_now, Notice};
 use crate::cli::{non_negative, positive};
 use crate::interrupt::{own_group, with_cleanup, Interrupt};
 use crate::probe::{self, idempotency_key, write_body, write_title, ProbeReport, Record};
@@ -486,35 +486,46 @@ pub fn detect(fault_unix: f64, back_unix: f64) -> Result<Detection> {
             fired: Vec::new(),
         });
     };
-    let deadline = back_unix + RESOLVE_WAIT_SECS;
-    loop {
-        let notices = alerts::notices_since(fault_unix)?;
-        let mut fired: Vec<String> = Vec::new();
-        for n in notices.iter().filter(|n| n.firing) {
-            if !fired.contains(&n.alertname) {
-                fired.push(n.alertname.clone());
-            }
+    let all_resolved = |notices: &[Notice]| {
+        fired(notices)
+            .iter()
+            .all(|name| resolved_at(notices, name).is_some())
+    };
+    let waited = alerts::poll(fault_unix, left(back_unix + RESOLVE_WAIT_SECS), |notices| {
+        all_resolved(notices).then(|| notices.to_vec())
+    })?;
+    // Not all resolved in time: what had arrived by then.
+    let notices = match waited {
+        Some(notices) => notices,
+        None => alerts::notices_since(fault_unix)?,
+    };
+    Ok(Detection {
+        detect_s: Some(first.received - fault_unix),
+        resolve_s: resolved_at(&notices, &first.alertname).map(|at| at - back_unix),
+        first_alert: Some(first.alertname),
+        fired: fired(&notices),
+    })
+}
+
+/// The alerts that fired, each once, in the order they first arrived.
+fn fired(notices: &[Notice]) -> Vec<String> {
+    let mut fired: Vec<String> = Vec::new();
+    for n in notices.iter().filter(|n| n.firing) {
+        if !fired.contains(&n.alertname) {
+            fired.push(n.alertname.clone());
         }
-        // Resolved: its last notice says so.
-        let resolved_at = |name: &str| {
-            notices
-                .iter()
-                .rev()
-                .find(|n| n.alertname == name)
-                .filter(|n| !n.firing)
-                .map(|n| n.received)
-        };
-        let all_resolved = fired.iter().all(|name| resolved_at(name).is_some());
-        if all_resolved || unix_now() >= deadline {
-            return Ok(Detection {
-                detect_s: Some(first.received - fault_unix),
-                resolve_s: resolved_at(&first.alertname).map(|at| at - back_unix),
-                first_alert: Some(first.alertname),
-                fired,
-            });
-        }
-        std::thread::sleep(Duration::from_secs(1));
     }
+    fired
+}
+
+/// When the alert `name` was resolved, if its last notice says so.
+fn resolved_at(notices: &[Notice], name: &str) -> Option<f64> {
+    notices
+        .iter()
+        .rev()
+        .find(|n| n.alertname == name)
+        .filter(|n| !n.firing)
+        .map(|n| n.received)
 }
 
 /// One drill's findings. Times are on the probe's clock (ms since it started).
@@ -912,6 +923,27 @@ mod tests {
             ]),
             ["app kill 5"]
         );
+    }
+
+    #[test]
+    fn an_alert_counts_as_resolved_only_when_its_last_notice_says_so() {
+        let notice = |name: &str, firing: bool, received: f64| Notice {
+            alertname: name.to_owned(),
+            firing,
+            labels: BTreeMap::new(),
+            received,
+        };
+        let notices = [
+            notice("SiteDown", true, 1.0),
+            notice("DatabaseDown", true, 2.0),
+            notice("SiteDown", false, 3.0),
+            notice("DatabaseDown", false, 4.0),
+            notice("DatabaseDown", true, 5.0),
+        ];
+
+        assert_eq!(fired(&notices), ["SiteDown", "DatabaseDown"]);
+        assert_eq!(resolved_at(&notices, "SiteDown"), Some(3.0));
+        assert_eq!(resolved_at(&notices, "DatabaseDown"), None);
     }
 
     #[test]

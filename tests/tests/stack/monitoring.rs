@@ -140,7 +140,7 @@ async fn monitoring_is_not_reachable_through_the_site_and_its_uis_listen_on_loop
 /// Bound on a stopped database's alert reaching the receiver: scrapes and evaluations every
 /// 5 s, the rule's 10 s `for`, Alertmanager's 1 s group wait, so about 21 s at worst on an idle
 /// host; twice that for a loaded two-core machine.
-const DETECT_WITHIN: Duration = Duration::from_secs(45);
+pub const DETECT_WITHIN: Duration = Duration::from_secs(45);
 /// Resolution adds Alertmanager's 10 s group interval, and PostgreSQL's start-up.
 const RESOLVE_WITHIN: Duration = Duration::from_secs(60);
 
