@@ -159,8 +159,11 @@ impl Hasher {
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move || {
-                let _ = answer.send(work());
+                let out = work();
+                // Free the permit before answering: the caller, once answered, may read
+                // `busy()` and must not see its own finished hash still counted.
                 drop(permit);
+                let _ = answer.send(out);
             }))
             .map_err(|_| HashError::Failed("the hasher threads are gone".to_owned()))?;
         answered
