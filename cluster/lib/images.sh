@@ -3,16 +3,18 @@
 # it already has the same image: there is no registry to pull from, so each goes as `docker
 # save | docker load` over SSH, to all hosts at once; a host that fails does not stop the
 # others, and each failure is reported. The cluster's own images are built here: foobar/lb
-# (cluster/lb) and foobar/db-ha (cluster/db: Patroni and etcd on the one-server db image; its
-# Patroni wheel comes from make patroni-wheel).
+# (cluster/lb), foobar/db-ha (cluster/db: Patroni and etcd on the one-server db image; its
+# Patroni wheel comes from make patroni-wheel) and foobar/monitoring (monitoring/: the cluster
+# always runs it).
 # IMAGE_TAG (default latest): `make test` builds and runs its own, so it leaves yours alone.
 TAG=${IMAGE_TAG:-latest}
-IMAGES=("foobar/web:$TAG" "foobar/app:$TAG" "foobar/db-ha:$TAG" "foobar/lb:$TAG")
+IMAGES=("foobar/web:$TAG" "foobar/app:$TAG" "foobar/db-ha:$TAG" "foobar/lb:$TAG" "foobar/monitoring:$TAG")
 
 images() {
   local base=${BASE_IMAGE:-debian:bookworm-slim} here=$REPO/cluster
-  log "building foobar/lb (cluster/lb) and foobar/db-ha (cluster/db)"
+  log "building foobar/lb (cluster/lb), foobar/db-ha (cluster/db) and foobar/monitoring"
   docker build -q -t "foobar/lb:$TAG" --build-arg "BASE_IMAGE=$base" "$here/lb" >/dev/null
+  docker build -q -t "foobar/monitoring:$TAG" --build-arg "BASE_IMAGE=$base" "$REPO/monitoring" >/dev/null
   [ -s "$here/db/patroni.whl" ] || die "no cluster/db/patroni.whl (make patroni-wheel)"
   docker build -q -t "foobar/db-ha:$TAG" --build-arg "DB_IMAGE=foobar/db:$TAG" "$here/db" >/dev/null
   local image

@@ -52,3 +52,5 @@ ssh_trust() {
 
 hssh() { local n=$1; shift; /usr/bin/ssh -F "$SSH_DIR/config" "$(addr "$n")" "$@"; }
 hdocker() { local n=$1; shift; PATH="$SSH_DIR/bin:$PATH" docker -H "ssh://$(addr "$n")" "$@"; }
+# hdocker, given up after 10 s: for a host that may be down (its engine then never answers).
+hdocker_brief() { local n=$1; shift; PATH="$SSH_DIR/bin:$PATH" timeout 10 docker -H "ssh://$(addr "$n")" "$@"; }

@@ -2,26 +2,31 @@
 # The stack: docker-compose.yml with cluster/stack.yml's changes, deployed with `docker stack
 # deploy` through h1, and the wait until it serves.
 
-# The stack the cluster runs: docker-compose.yml with cluster/stack.yml's changes (without the
-# one-server monitoring profile, whatever MONITORING says), merged by
+# The stack the cluster runs: docker-compose.yml with cluster/stack.yml's changes (its
+# monitoring always on, whatever MONITORING says), merged by
 # Compose (which reads .env as for the one-server stack), less what `docker stack deploy`
-# (Docker 20.10) does not take: the project name, builds, start order, restart (a Swarm
-# restart_policy instead), the pids limit and no-new-privileges, and the one-server db; and numbers Compose writes
-# as strings where the stack's schema wants integers.
+# (Docker 20.10) does not take: the project name, profiles, builds, start order, restart (a Swarm
+# restart_policy instead), the pids limit and no-new-privileges, and the one-server db and the
+# exporters that only fit one server (postgres-exporter: Patroni's metrics instead; nginx-exporter:
+# each web host is probed instead); and numbers Compose writes as strings where the stack's
+# schema wants integers.
 stack_config() {
   local service
-  for service in web app db-ha lb; do
+  for service in web app db-ha lb monitoring; do
     local var=${service^^}; export "FOOBAR_${var//-/_}_IMAGE=$(docker image inspect -f '{{.Id}}' "foobar/$service:${IMAGE_TAG:-latest}")"
   done
   CLUSTER_WEB_BACKENDS="$(addr 2):8080 $(addr 3):8080" CLUSTER_LB_PEERS="$(addr 2) $(addr 3)" \
     CLUSTER_VIP_CIDR=$VIP/$CLUSTER_VIP_PREFIX CLUSTER_INTERFACE=$CLUSTER_INTERFACE CLUSTER_DB_PASSWORD_FILE="$DATA/db_password" \
     CLUSTER_DB_REPLICATION_PASSWORD_FILE="$DATA/db_replication_password" \
     CLUSTER_DB_REWIND_PASSWORD_FILE="$DATA/db_rewind_password" \
-    COMPOSE_PROFILES='' docker compose --project-directory "$REPO" -f "$REPO/docker-compose.yml" \
+    CLUSTER_MONITORING_HOSTS_FILE="$DATA/monitoring/hosts.yml" CLUSTER_MONITORING_SITE_FILE="$DATA/monitoring/site.yml" \
+    CLUSTER_MONITORING_REV="$(cat "$DATA/monitoring/hosts.yml" "$DATA/monitoring/site.yml" | sha256sum | cut -c1-12)" \
+    COMPOSE_PROFILES=monitoring docker compose --project-directory "$REPO" -f "$REPO/docker-compose.yml" \
       -f "$REPO/cluster/stack.yml" config --format json \
-    | jq '{version: "3.8"} + del(.name) | del(.services.db, .volumes.pgdata)
+    | jq '{version: "3.8"} + del(.name)
+          | del(.services.db, .volumes.pgdata, .services["postgres-exporter"], .services["nginx-exporter"])
           | (.networks, .volumes, .secrets) |= map_values(if .external then . else del(.name) end)
-          | .services[] |= (del(.build, .depends_on, .restart, .security_opt, .deploy.resources.limits.pids)
+          | .services[] |= (del(.profiles, .build, .depends_on, .restart, .security_opt, .deploy.resources.limits.pids)
                             | with_entries(select(.value != null))
                             | if .ports then .ports[].published |= tonumber else . end
                             | if .volumes then .volumes[] |= (if .tmpfs.size then .tmpfs.size |= tonumber else . end) else . end
@@ -41,6 +46,7 @@ deploy() {
     [ -s "$DATA/$secret" ] \
       || (umask 077; head -c 30 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$DATA/$secret")
   done
+  monitoring_targets
   log "deploying docker-compose.yml + cluster/stack.yml as stack foobar"
   stack_config >"$DATA/stack.json"
   hdocker 1 stack deploy --resolve-image never --prune -c "$DATA/stack.json" foobar >/dev/null
@@ -53,6 +59,22 @@ deploy() {
   hdocker 1 service ls >&2
   hdocker 1 service ps --no-trunc foobar_web foobar_app foobar_db1 foobar_db2 foobar_db3 2>&1 | grep -v Running | head -n 20 >&2 || true
   die "the stack did not converge within 240 s"
+}
+
+# What Prometheus cannot find in Swarm's DNS, from cluster/cluster.env: each host's node-exporter
+# (on the host's own network), and the site through the virtual IP. Two files for its
+# file_sd_configs, shipped as Swarm configs (cluster/stack.yml).
+monitoring_targets() {
+  mkdir -p "$DATA/monitoring"
+  local n
+  for n in "${HOSTS[@]}"; do
+    printf -- '- { targets: ["%s:9100"], labels: { host: h%s } }\n' "$(addr "$n")" "$n"
+  done >"$DATA/monitoring/hosts.yml"
+  {
+    printf -- '- { targets: ["http://%s/"], labels: { probe: page, module: page } }\n' "$VIP"
+    printf -- '- { targets: ["http://%s/api/posts?limit=1"], labels: { probe: api, module: api } }\n' "$VIP"
+    printf -- '- { targets: ["http://%s/api/ready"], labels: { probe: database, module: api } }\n' "$VIP"
+  } >"$DATA/monitoring/site.yml"
 }
 
 # Every service runs all its tasks, the database is whole, and the site answers through web on
@@ -70,6 +92,21 @@ converged() {
   done
 }
 
+
+# What alert-log (the monitoring's default receiver) wrote, one line per notification: the logs
+# of its containers (those that exited too) on every host whose engine answers within 10 s. Not
+# `docker service logs`, which waits on the tasks of a host that is down.
+alert_log() {
+  local n id ids found=0
+  for n in "${HOSTS[@]}"; do
+    ids=$(hdocker_brief "$n" ps -aq --filter label=com.docker.swarm.service.name=foobar_alert-log \
+      2>/dev/null) || continue
+    for id in $ids; do
+      hdocker_brief "$n" logs "$id" 2>/dev/null && found=1
+    done
+  done
+  [ "$found" = 1 ] || die "no host's engine gave alert-log's log"
+}
 
 # Runs ARGS in an app container (the tools' FOOBAR_APP_EXEC: `foobar-app admin delete-account`
 # is how they remove what they wrote), on the first host where it succeeds: a cut host's app

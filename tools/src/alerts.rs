@@ -1,6 +1,8 @@
 //! What the monitoring noticed: the notifications Alertmanager sent to the stack's default
 //! receiver, alert-log, read back from its log (one JSON line per webhook). The drills time a
-//! fault's detection with them, and the tests check the right alert arrives.
+//! fault's detection with them, and the tests check the right alert arrives. The log is
+//! Compose's alert-log's, or, when `FOOBAR_ALERT_LOG` is set, what that command prints (the
+//! cluster's: `cluster/hosts alert-log`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -8,7 +10,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, Result};
 use serde::Deserialize;
 
-use crate::stack::compose_ok;
+use crate::stack::{checked, compose_ok, exec_in, exec_override};
+
+const ALERT_LOG: &str = "FOOBAR_ALERT_LOG";
 
 /// One alert in one notification: its name and labels, whether it fires or was resolved, and
 /// when alert-log received it.
@@ -46,14 +50,28 @@ pub fn unix_now() -> f64 {
 }
 
 /// Whether the stack runs its monitoring (`make up MONITORING=1`): alert-log has a container.
+/// Always, for a stack named by `FOOBAR_ALERT_LOG` (the cluster runs it always).
 pub fn monitoring_runs() -> bool {
-    compose_ok(&["ps", "-q", "alert-log"]).is_ok_and(|id| !id.is_empty())
+    exec_override(ALERT_LOG).is_some()
+        || compose_ok(&["ps", "-q", "alert-log"]).is_ok_and(|id| !id.is_empty())
 }
 
 /// Every alert alert-log received at `since` (Unix seconds) or later, oldest first.
 pub fn notices_since(since: f64) -> Result<Vec<Notice>> {
-    let log = compose_ok(&["logs", "--no-log-prefix", "alert-log"])?;
-    parse(&log, since)
+    let log = match exec_override(ALERT_LOG) {
+        Some(exec) => {
+            let output = exec_in(Some(&exec), "alert-log", &[])?
+                .output()
+                .with_context(|| format!("running {ALERT_LOG}={exec}"))?;
+            checked(&output, || format!("{ALERT_LOG}={exec}"))?
+        }
+        None => compose_ok(&["logs", "--no-log-prefix", "alert-log"])?,
+    };
+    let mut notices = parse(&log, since)?;
+    // Several receivers' logs (the cluster runs two) come one after the other: put them in the
+    // order they arrived.
+    notices.sort_by(|a, b| a.received.total_cmp(&b.received));
+    Ok(notices)
 }
 
 fn parse(log: &str, since: f64) -> Result<Vec<Notice>> {

@@ -100,7 +100,7 @@ pub fn in_app(args: &[&str]) -> Result<Command> {
 }
 
 /// The command in the variable `name`, if set.
-fn exec_override(name: &str) -> Option<String> {
+pub(crate) fn exec_override(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()
         .filter(|exec| !exec.trim().is_empty())
@@ -108,7 +108,7 @@ fn exec_override(name: &str) -> Option<String> {
 
 /// `ARGS` run by `exec` (its words, relative to the repository), or without one by
 /// `docker compose exec -T SERVICE`.
-fn exec_in(exec: Option<&str>, service: &str, args: &[&str]) -> Result<Command> {
+pub(crate) fn exec_in(exec: Option<&str>, service: &str, args: &[&str]) -> Result<Command> {
     match exec {
         Some(exec) => {
             let mut words = exec.split_whitespace();

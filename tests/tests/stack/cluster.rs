@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 
 use foobar_tools::probe::{ProbeReport, StopReason};
 use foobar_tools::site::Account;
+use foobar_tools::spof::Detection;
 use foobar_tools::stack::make;
 use foobar_tools::{read_json, repo_root, reports_dir, Site};
 use serde_json::{json, Value};
 
 use crate::helpers::leaving_the_guestbook_as_found;
+use crate::monitoring::DETECT_WITHIN;
 
 /// A setting of cluster/cluster.env, where the cluster's addresses are defined once.
 fn cluster_setting(name: &str) -> String {
@@ -134,15 +136,28 @@ fn a_fresh_cluster_has_three_managers_and_the_tasks_where_the_stack_file_puts_th
         ["Ready Leader", "Ready Reachable", "Ready Reachable"]
     );
 
-    assert_eq!(services_on(1), ["foobar_app", "foobar_db1", "foobar_etcd1"]);
+    assert_eq!(
+        services_on(1),
+        [
+            "foobar_app",
+            "foobar_db1",
+            "foobar_etcd1",
+            "foobar_node-exporter"
+        ]
+    );
     for host in [2, 3] {
         let (db, etcd) = (format!("foobar_db{host}"), format!("foobar_etcd{host}"));
         let edge = [
+            "foobar_alert-log",
+            "foobar_alertmanager",
             "foobar_app",
+            "foobar_blackbox",
             &db,
             &etcd,
             "foobar_lb-haproxy",
             "foobar_lb-keepalived",
+            "foobar_node-exporter",
+            "foobar_prometheus",
             "foobar_web",
         ];
         assert_eq!(services_on(host), edge, "h{host}");
@@ -456,6 +471,12 @@ fn killing_the_primary_host_twice_promotes_the_synchronous_standby_and_loses_no_
         assert!(f["writes_failed_ms"].as_f64().unwrap() < 120_000.0, "{f}");
         // Measured 18-34 s (the host's engine, Patroni, pg_rewind): the drill's 180 s.
         assert!(f["old_streaming_ms"].as_f64().unwrap() < 180_000.0, "{f}");
+        // A Prometheus runs on each of h2 and h3, so one is left to page.
+        let detect_s = f["detection"]["detect_s"].as_f64();
+        assert!(
+            detect_s.is_some_and(|s| s <= DETECT_WITHIN.as_secs_f64()),
+            "an alert within {DETECT_WITHIN:?} of the kill: {f}"
+        );
     }
 }
 
@@ -587,11 +608,13 @@ fn a_rolling_update_under_the_probe_fails_no_request_and_loses_no_write() {
 
 #[test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
-fn killing_the_host_of_the_asynchronous_standby_fails_no_request_and_loses_no_write() {
+fn killing_the_host_of_the_asynchronous_standby_fails_no_request_loses_no_write_and_pages_host_down(
+) {
     std::env::set_var("FOOBAR_DB_EXEC", "cluster/hosts db-exec");
     std::env::set_var("FOOBAR_APP_EXEC", "cluster/hosts app-exec");
-    // Long enough for Swarm to mark the dead node down.
-    std::env::set_var("DOWN_SECS", "20");
+    // Long enough for Swarm to mark the dead node down, and for HostDown to fire: its 15 s
+    // `for` after the first failed scrape (5 s apart, 4 s timeout) and an evaluation (5 s).
+    std::env::set_var("DOWN_SECS", "35");
     // Every host runs a database member: the one whose loss users must not notice is the
     // asynchronous standby's (the primary's fails over, the synchronous standby's holds
     // commits until Patroni names the other one: docs/failover.md). Its app, its etcd member,
@@ -612,7 +635,11 @@ fn killing_the_host_of_the_asynchronous_standby_fails_no_request_and_loses_no_wr
     let report_path = reports_dir()
         .unwrap()
         .join(format!("cluster-drill-kill-h{host}.json"));
+    let detection_path = reports_dir()
+        .unwrap()
+        .join(format!("cluster-drill-kill-h{host}-detection.json"));
     let _ = std::fs::remove_file(&report_path);
+    let _ = std::fs::remove_file(&detection_path);
 
     assert!(
         make(&["cluster-drill", &format!("DRILL_HOST={host}")]),
@@ -625,6 +652,24 @@ fn killing_the_host_of_the_asynchronous_standby_fails_no_request_and_loses_no_wr
     assert_eq!(summary.failed, 0, "no request failed: {summary:?}");
     assert_eq!(summary.writes.lost, Some(0), "{:?}", summary.writes);
     assert_eq!(summary.writes.acknowledged, summary.writes.sent);
+    // The monitoring on the other hosts (h2 and h3 run one each) paged: the first alert within
+    // the one-server bound, HostDown among those that fired, all resolved after the return.
+    let detection: Detection = read_json(&detection_path).unwrap();
+    let detect_s = detection
+        .detect_s
+        .unwrap_or_else(|| panic!("no alert for the killed host: {detection:?}"));
+    assert!(
+        detect_s <= DETECT_WITHIN.as_secs_f64(),
+        "first alert {detect_s} s after the kill, bound {DETECT_WITHIN:?}: {detection:?}"
+    );
+    assert!(
+        detection.fired.iter().any(|alert| alert == "HostDown"),
+        "{detection:?}"
+    );
+    assert!(
+        detection.resolve_s.is_some(),
+        "still firing after the return: {detection:?}"
+    );
 }
 
 #[test]
