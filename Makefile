@@ -201,7 +201,7 @@ bench: ## Cost per request (wrk): each tier beside its ceiling (bare nginx, the 
 	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-bench -- --url "$(FOOBAR_URL)" \
 	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(BENCH_ARGS))
 
-monitoring-cost: ## make bench with the monitoring off, then on, side by side; the monitoring's memory (stack up)
+monitoring-cost: ## make bench and make load with the monitoring off, then on, side by side; its memory (stack up; LOAD_ARGS)
 	tools/monitoring-cost
 
 # Beyond one server: three hosts (network namespaces with an engine each) in one Swarm, running

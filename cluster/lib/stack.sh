@@ -20,7 +20,7 @@ stack_config() {
     CLUSTER_DB_REPLICATION_PASSWORD_FILE="$DATA/db_replication_password" \
     CLUSTER_DB_REWIND_PASSWORD_FILE="$DATA/db_rewind_password" \
     CLUSTER_MONITORING_HOSTS_FILE="$DATA/monitoring/hosts.yml" CLUSTER_MONITORING_SITE_FILE="$DATA/monitoring/site.yml" \
-    CLUSTER_MONITORING_REV="$(cat "$DATA/monitoring/hosts.yml" "$DATA/monitoring/site.yml" | sha256sum | cut -c1-12)" \
+    CLUSTER_MONITORING_REV="$(cat "$REPO/monitoring/prometheus-cluster.yml" "$DATA/monitoring/hosts.yml" "$DATA/monitoring/site.yml" | sha256sum | cut -c1-12)" \
     COMPOSE_PROFILES=monitoring docker compose --project-directory "$REPO" -f "$REPO/docker-compose.yml" \
       -f "$REPO/cluster/stack.yml" config --format json \
     | jq '{version: "3.8"} + del(.name)

@@ -9,16 +9,22 @@ use foobar_tools::alerts::{self, unix_now};
 use foobar_tools::{compose_ok, Site};
 use serde_json::Value;
 
-/// Prometheus's API, where the stack publishes it (127.0.0.1:PROMETHEUS_PORT).
-async fn prometheus(path: &str) -> Value {
+/// GET of `path` from Prometheus, where the stack publishes it (127.0.0.1:PROMETHEUS_PORT);
+/// must answer 200.
+async fn prometheus_get(path: &str) -> reqwest::Response {
     let port = std::env::var("PROMETHEUS_PORT").unwrap_or_else(|_| "9090".to_owned());
     let url = format!("http://127.0.0.1:{port}{path}");
     let response = reqwest::get(&url)
         .await
         .unwrap_or_else(|e| panic!("{url}: {e}"));
     assert_eq!(response.status(), 200, "{url}");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["status"], "success", "{url}: {body}");
+    response
+}
+
+/// Prometheus's API: the `data` of a successful answer.
+async fn prometheus(path: &str) -> Value {
+    let body: Value = prometheus_get(path).await.json().await.unwrap();
+    assert_eq!(body["status"], "success", "{path}: {body}");
     body["data"].clone()
 }
 
@@ -98,6 +104,43 @@ async fn every_target_is_scraped_and_every_alert_rule_is_loaded() {
     loaded.sort_unstable();
     written.sort_unstable();
     assert_eq!(loaded, written);
+}
+
+#[tokio::test]
+#[ignore = "needs a running stack with MONITORING=1: make test runs it on a stack of its own"]
+async fn the_golden_signals_page_shows_every_tier_with_figures() {
+    assert_monitoring_runs();
+    // Traffic for the app's rate, and a scrape or two to see it.
+    let site = Site::from_env().unwrap();
+    for _ in 0..20 {
+        site.get("/api/posts?limit=1").await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(11)).await;
+
+    let page = prometheus_get("/consoles/golden-signals.html")
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    // A template that fails renders an error, not the table; every tier has its row, and the
+    // one-server stack's series give figures, not dashes, in each row but the cluster's.
+    assert!(page.contains("<table>"), "{page}");
+    for row in [
+        "site",
+        "web: nginx",
+        "app: API",
+        "database: PostgreSQL",
+        "hosts",
+    ] {
+        let cells = page
+            .split("<tr>")
+            .find(|r| r.contains(&format!("<td>{row}")))
+            .unwrap_or_else(|| panic!("no row {row}: {page}"));
+        let figures = cells.matches("</a></td>").count();
+        let dashes = cells.matches(">–</a>").count();
+        assert!(figures > 0 && dashes == 0, "{row}: {cells}");
+    }
 }
 
 #[tokio::test]
