@@ -110,37 +110,51 @@ async fn every_target_is_scraped_and_every_alert_rule_is_loaded() {
 #[ignore = "needs a running stack with MONITORING=1: make test runs it on a stack of its own"]
 async fn the_golden_signals_page_shows_every_tier_with_figures() {
     assert_monitoring_runs();
-    // Traffic for the app's rate, and a scrape or two to see it.
+    // Traffic for the app's rate.
     let site = Site::from_env().unwrap();
     for _ in 0..20 {
         site.get("/api/posts?limit=1").await.unwrap();
     }
-    tokio::time::sleep(Duration::from_secs(11)).await;
-
-    let page = prometheus_get("/consoles/golden-signals.html")
-        .await
-        .text()
-        .await
-        .unwrap();
-
-    // A template that fails renders an error, not the table; every tier has its row, and the
-    // one-server stack's series give figures, not dashes, in each row but the cluster's.
-    assert!(page.contains("<table>"), "{page}");
-    for row in [
+    const ROWS: [&str; 5] = [
         "site",
         "web: nginx",
         "app: API",
         "database: PostgreSQL",
         "hosts",
-    ] {
-        let cells = page
-            .split("<tr>")
-            .find(|r| r.contains(&format!("<td>{row}")))
-            .unwrap_or_else(|| panic!("no row {row}: {page}"));
-        let figures = cells.matches("</a></td>").count();
-        let dashes = cells.matches(">–</a>").count();
-        assert!(figures > 0 && dashes == 0, "{row}: {cells}");
+    ];
+    // The rows of the page that lack a figure (a dash: no series yet).
+    let lacking = |page: &str| -> Vec<String> {
+        ROWS.iter()
+            .filter(|row| {
+                let cells = page
+                    .split("<tr>")
+                    .find(|r| r.contains(&format!("<td>{row}")))
+                    .unwrap_or("");
+                cells.matches("</a></td>").count() == 0 || cells.contains(">–</a>")
+            })
+            .map(|row| (*row).to_owned())
+            .collect()
+    };
+
+    // Rates need two scrapes of each exporter, 5 s apart, after their first: poll for a minute.
+    let started = Instant::now();
+    let mut page = String::new();
+    while started.elapsed() < Duration::from_secs(60) {
+        page = prometheus_get("/consoles/golden-signals.html")
+            .await
+            .text()
+            .await
+            .unwrap();
+        if lacking(&page).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
+
+    // A template that fails renders an error, not the table; every tier has its row, and the
+    // one-server stack's series give figures, not dashes, in each row but the cluster's.
+    assert!(page.contains("<table>"), "{page}");
+    assert_eq!(lacking(&page), Vec::<String>::new(), "{page}");
 }
 
 #[tokio::test]
