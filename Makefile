@@ -245,10 +245,13 @@ cluster-status: ## The cluster's hosts, Swarm nodes and services
 	cluster/hosts status
 
 test-cluster: ## A fresh cluster (root; refuses while yours exists): three managers, tasks spread, one database through every web, failovers; then removed
+	@! [ -e /var/lib/foobar-cluster/made-by-test ] \
+	  || { echo "removing the test cluster that an interrupted run left"; cluster/hosts down; }
 	@! [ -e /var/lib/foobar-cluster/cluster.env ] \
 	  || { echo "a cluster exists (cluster/hosts status): the test makes a fresh one and removes it at the end, so it leaves yours alone. make cluster-down first (it removes that cluster with its data)" >&2; exit 1; }
 	@$(MAKE) --no-print-directory build patroni-wheel
 	trap 'cluster/hosts down' EXIT; \
+	  mkdir -p /var/lib/foobar-cluster; touch /var/lib/foobar-cluster/made-by-test; \
 	  cluster/hosts up; $(MODE_ENV) cluster/hosts deploy; \
 	  cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 --nocapture cluster::
 
@@ -288,6 +291,8 @@ STACK_TESTS := smoke hardening monitoring accounts browser deploy spof load benc
 test-stack: ## Separate test stack: smoke tests, deploys, short drills, short load ramp; then tear it down
 	@$(MAKE) --no-print-directory check-nginx
 	cargo test -p foobar-tests --test stack -- every_test_module_is_run_by_make
+	@# A run cut short leaves its stack behind; this one starts from nothing.
+	$(TEST_ENV) $(COMPOSE) --profile monitoring down --volumes --remove-orphans --timeout 5
 	trap '$(TEST_ENV) $(COMPOSE) --profile monitoring down --volumes --remove-orphans' EXIT; \
 	  $(TEST_ENV) $(MAKE) --no-print-directory up; \
 	  $(TEST_ENV) $(MAKE) --no-print-directory status; \
