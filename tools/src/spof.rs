@@ -461,6 +461,11 @@ impl fmt::Display for Detection {
             (Some(alert), Some(detect)) => {
                 write!(f, "{alert} after {detect:.1} s")?;
                 match self.resolve_s {
+                    // A host's target leaves Swarm's DNS while it is down, and an alert on it
+                    // may resolve before the host is back.
+                    Some(resolve) if resolve < 0.0 => {
+                        write!(f, ", resolved {:.1} s before the return", -resolve)?
+                    }
                     Some(resolve) => write!(f, ", resolved {resolve:.1} s after the return")?,
                     None => write!(f, ", not resolved")?,
                 }
@@ -944,6 +949,22 @@ mod tests {
         assert_eq!(fired(&notices), ["SiteDown", "DatabaseDown"]);
         assert_eq!(resolved_at(&notices, "SiteDown"), Some(3.0));
         assert_eq!(resolved_at(&notices, "DatabaseDown"), None);
+    }
+
+    #[test]
+    fn an_alert_resolved_while_its_host_was_still_away_says_before_the_return() {
+        let detection = |resolve_s| Detection {
+            first_alert: Some("WebHostDown".to_owned()),
+            detect_s: Some(13.1),
+            resolve_s: Some(resolve_s),
+            fired: vec!["WebHostDown".to_owned()],
+        };
+
+        assert_eq!(
+            detection(-7.24).to_string(),
+            "WebHostDown after 13.1 s, resolved 7.2 s before the return (fired: WebHostDown)"
+        );
+        assert!(detection(8.5).to_string().contains("resolved 8.5 s after the return"));
     }
 
     #[test]
