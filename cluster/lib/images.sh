@@ -4,11 +4,12 @@
 # save | docker load` over SSH, to all hosts at once; a host that fails does not stop the
 # others, and each failure is reported. The cluster's own images are built here: foobar/lb
 # (cluster/lb), foobar/db-ha (cluster/db: Patroni and etcd on the one-server db image; its
-# Patroni wheel comes from make patroni-wheel) and foobar/monitoring (monitoring/: the cluster
-# always runs it).
+# Patroni wheel comes from make patroni-wheel), foobar/monitoring (monitoring/: the cluster
+# always runs it) and foobar/autoscaler (cluster/autoscaler: its binary built here by cargo).
 # IMAGE_TAG (default latest): `make test` builds and runs its own, so it leaves yours alone.
 TAG=${IMAGE_TAG:-latest}
-IMAGES=("foobar/web:$TAG" "foobar/app:$TAG" "foobar/db-ha:$TAG" "foobar/lb:$TAG" "foobar/monitoring:$TAG")
+IMAGES=("foobar/web:$TAG" "foobar/app:$TAG" "foobar/db-ha:$TAG" "foobar/lb:$TAG" "foobar/monitoring:$TAG"
+  "foobar/autoscaler:$TAG")
 
 images() {
   local base=${BASE_IMAGE:-debian:bookworm-slim} here=$REPO/cluster
@@ -17,6 +18,13 @@ images() {
   docker build -q -t "foobar/monitoring:$TAG" --build-arg "BASE_IMAGE=$base" "$REPO/monitoring" >/dev/null
   [ -s "$here/db/patroni.whl" ] || die "no cluster/db/patroni.whl (make patroni-wheel)"
   docker build -q -t "foobar/db-ha:$TAG" --build-arg "DB_IMAGE=foobar/db:$TAG" "$here/db" >/dev/null
+  log "building foobar/autoscaler (cluster/autoscaler)"
+  (cd "$REPO" && cargo build -q --release --locked -p foobar-autoscaler)
+  local context
+  context=$(mktemp -d)
+  cp "$REPO/target/release/foobar-autoscaler" "$here/autoscaler/Dockerfile" "$context/"
+  docker build -q -t "foobar/autoscaler:$TAG" --build-arg "BASE_IMAGE=$base" "$context" >/dev/null
+  rm -rf "$context"
   local image
   for image in "${IMAGES[@]}"; do
     docker image inspect "$image" >/dev/null 2>&1 || die "no image $image (make build)"

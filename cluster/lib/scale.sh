@@ -7,6 +7,7 @@
 app_hosts() {
   local count=$1 n id order=(1)
   case $count in 1 | 2 | 3) ;; *) die "app-hosts takes 1, 2 or 3" ;; esac
+  [ "$(autoscale status)" = off ] || autoscale off
   if holds_vip 2; then order+=(3 2); else order+=(2 3); fi
   local chosen=("${order[@]:0:$count}")
   for n in "${HOSTS[@]}"; do
@@ -35,3 +36,20 @@ app_hosts() {
   die "the app did not run on exactly $want within 120 s"
 }
 
+
+# Auto-scaling (cluster/autoscaler, docs/cluster.md#auto-scaling) on or off: its one task runs,
+# or none does. The choice is kept with the cluster ($DATA/autoscale) so that a deploy keeps it
+# (stack_config). Off waits until the task has stopped, so nothing scales after it returns; the
+# app stays on the hosts it runs on then.
+autoscale() {
+  case $1 in
+    on) touch "$DATA/autoscale" ;;
+    off) rm -f "$DATA/autoscale" ;;
+    status) autoscale_replicas | sed 's/^1$/on/; s/^0$/off/'; return ;;
+    *) die "autoscale takes on, off or nothing (which of them)" ;;
+  esac
+  hdocker 1 service scale --detach=false "foobar_autoscaler=$(autoscale_replicas)" >/dev/null
+  log "auto-scaling $1"
+}
+
+autoscale_replicas() { if [ -e "$DATA/autoscale" ]; then echo 1; else echo 0; fi; }

@@ -12,10 +12,10 @@
 # schema wants integers.
 stack_config() {
   local service
-  for service in web app db-ha lb monitoring; do
+  for service in web app db-ha lb monitoring autoscaler; do
     local var=${service^^}; export "FOOBAR_${var//-/_}_IMAGE=$(docker image inspect -f '{{.Id}}' "foobar/$service:${IMAGE_TAG:-latest}")"
   done
-  CLUSTER_WEB_BACKENDS="$(addr 2):8080 $(addr 3):8080" CLUSTER_LB_PEERS="$(addr 2) $(addr 3)" \
+  CLUSTER_ENGINE_SOCKET=$(engine_socket) CLUSTER_AUTOSCALER_REPLICAS=$(autoscale_replicas) CLUSTER_WEB_BACKENDS="$(addr 2):8080 $(addr 3):8080" CLUSTER_LB_PEERS="$(addr 2) $(addr 3)" \
     CLUSTER_VIP_CIDR=$VIP/$CLUSTER_VIP_PREFIX CLUSTER_INTERFACE=$CLUSTER_INTERFACE CLUSTER_DB_PASSWORD_FILE="$DATA/db_password" \
     CLUSTER_DB_REPLICATION_PASSWORD_FILE="$DATA/db_replication_password" \
     CLUSTER_DB_REWIND_PASSWORD_FILE="$DATA/db_rewind_password" \
@@ -32,6 +32,19 @@ stack_config() {
                             | if .volumes then .volumes[] |= (if .tmpfs.size then .tmpfs.size |= tonumber else . end) else . end
                             | if .deploy.resources.limits.cpus then
                                 .deploy.resources.limits.cpus |= tostring else . end)'
+}
+
+# The Docker socket of the node a task runs on, for the autoscaler (a Swarm template, expanded
+# per task). On servers, Docker's own; the namespace hosts share one filesystem, so each engine's
+# socket is reached through a link named by its node's id.
+engine_socket() {
+  if [ "$PROVIDER" = servers ]; then echo /var/run/docker.sock; return; fi
+  mkdir -p "$STATE/engines"
+  local n
+  for n in "${HOSTS[@]}"; do
+    ln -sfn "$(sock "$n")" "$STATE/engines/$(hdocker "$n" info --format '{{.Swarm.NodeID}}').sock"
+  done
+  echo "$STATE/engines/{{.Node.ID}}.sock"
 }
 
 # Deploys (or updates) the stack and waits until every service runs all its replicas and web
@@ -77,14 +90,19 @@ monitoring_targets() {
   } >"$DATA/monitoring/site.yml"
 }
 
-# Every service runs all its tasks, the database is whole, and the site answers through web on
-# h2 and h3 and through the load balancers' virtual IP.
+# Every service runs all its tasks (at least one; the autoscaler none when it is off), the
+# database is whole, and the site answers through web on h2 and h3 and through the load
+# balancers' virtual IP.
 converged() {
-  local replicas
-  replicas=$(hdocker 1 service ls --filter label=com.docker.stack.namespace=foobar --format '{{.Replicas}}')
-  [ -n "$replicas" ] || return 1
-  local r
-  for r in $replicas; do [ "${r%%/*}" = "${r##*/}" ] && [ "${r%%/*}" != 0 ] || return 1; done
+  local services
+  services=$(hdocker 1 service ls --filter label=com.docker.stack.namespace=foobar --format '{{.Name}}={{.Replicas}}')
+  [ -n "$services" ] || return 1
+  local s r
+  for s in $services; do
+    r=${s#*=}
+    [ "$s" = foobar_autoscaler=0/0 ] && continue
+    [ "${r%%/*}" = "${r##*/}" ] && [ "${r%%/*}" != 0 ] || return 1
+  done
   db_whole || return 1
   local url
   for url in "http://$(addr 2):8080" "http://$(addr 3):8080" "http://$VIP"; do

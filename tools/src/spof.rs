@@ -964,7 +964,9 @@ mod tests {
             detection(-7.24).to_string(),
             "WebHostDown after 13.1 s, resolved 7.2 s before the return (fired: WebHostDown)"
         );
-        assert!(detection(8.5).to_string().contains("resolved 8.5 s after the return"));
+        assert!(detection(8.5)
+            .to_string()
+            .contains("resolved 8.5 s after the return"));
     }
 
     #[test]
