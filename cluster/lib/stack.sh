@@ -11,6 +11,8 @@
 # each web host is probed instead); and numbers Compose writes as strings where the stack's
 # schema wants integers.
 stack_config() {
+  # shellcheck disable=SC2163 # the names of the autoscaler's settings, exported for Compose
+  export "${!CLUSTER_AUTOSCALE_@}"
   local service
   for service in web app db-ha lb monitoring autoscaler; do
     local var=${service^^}; export "FOOBAR_${var//-/_}_IMAGE=$(docker image inspect -f '{{.Id}}' "foobar/$service:${IMAGE_TAG:-latest}")"

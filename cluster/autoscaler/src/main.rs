@@ -98,6 +98,12 @@ impl Config {
 #[actix_web::main]
 async fn main() -> Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // An empty setting means its default, as in the app: the stack passes every one, set or not.
+    for (name, value) in std::env::vars_os() {
+        if value.is_empty() && name.to_string_lossy().starts_with("AUTOSCALER_") {
+            std::env::remove_var(name);
+        }
+    }
     let config = Config::parse();
     let spec = config.spec()?;
     let registry = Registry::new();
