@@ -252,7 +252,8 @@ test-cluster: ## A fresh cluster (root; refuses while yours exists): three manag
 	@$(MAKE) --no-print-directory build patroni-wheel
 	trap 'cluster/hosts down' EXIT; \
 	  mkdir -p /var/lib/foobar-cluster; touch /var/lib/foobar-cluster/made-by-test; \
-	  cluster/hosts up; $(MODE_ENV) cluster/hosts deploy; \
+	  cluster/hosts up; \
+	  $(MODE_ENV) CLUSTER_AUTOSCALE_DOWN_WINDOW_SECS=30 CLUSTER_AUTOSCALE_SYNC_SECS=5 cluster/hosts deploy; \
 	  cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 --nocapture cluster::
 
 # inferno draws the flame graph from perf's samples; its version is pinned like oha's.

@@ -714,3 +714,126 @@ fn the_scale_out_ramps_run_with_one_two_and_three_app_hosts_and_print_their_knee
         );
     }
 }
+
+/// How many hosts run an app task now.
+fn app_hosts_running() -> usize {
+    (1..=3)
+        .filter(|&host| services_on(host).iter().any(|s| s == "foobar_app"))
+        .count()
+}
+
+/// Puts the cluster back as the other tests expect it, however the test ends: autoscaling off,
+/// the app on every host.
+struct AutoscalingOffAfter;
+
+impl Drop for AutoscalingOffAfter {
+    fn drop(&mut self) {
+        let restored = hosts_succeeds(&["autoscale", "off"]) && hosts_succeeds(&["app-hosts", "3"]);
+        if !restored && !std::thread::panicking() {
+            panic!("autoscaling off and the app back on every host");
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn a_spike_adds_an_app_host_and_after_it_the_host_is_removed_without_a_failed_request() {
+    std::env::set_var("FOOBAR_DB_EXEC", "cluster/hosts db-exec");
+    std::env::set_var("FOOBAR_APP_EXEC", "cluster/hosts app-exec");
+    // make test-cluster deploys the autoscaler with a 30 s scale-down window and 5 s passes.
+    // Scale-up bound: the 30 s CPU rate must pass 66% of the quota (the 60% target plus the
+    // 0.1 tolerance): at 1 200 req/s one task reads ~80%, past 66% after ~25 s; then a pass
+    // (5 s) and the new task's start until healthy (~3 s). Measured 34 s with 15 s passes.
+    const ADDED_WITHIN: Duration = Duration::from_secs(75);
+    // Scale-down bound: the 30 s rate falls below the target within 30 s of the spike's end,
+    // then every recommendation of the 30 s window must agree, then a pass.
+    const REMOVED_WITHIN: Duration = Duration::from_secs(120);
+    let _restore = AutoscalingOffAfter;
+    assert!(hosts_succeeds(&["app-hosts", "1"]), "the app on one host");
+    assert!(hosts_succeeds(&["autoscale", "on"]), "autoscaling on");
+    assert_eq!(
+        app_hosts_running(),
+        1,
+        "the app runs on one host before the spike"
+    );
+
+    // The spike: a read at a rate one quarter-core app task serves at ~80% of its quota.
+    let spike_at = Instant::now();
+    let mut spike = Command::new("oha")
+        .args(["--no-tui", "-q", "1200", "-c", "32", "-z", "100s"])
+        .args(["-H", "Host: www.foobar.com"])
+        .arg(format!("http://{}/api/posts?limit=1", vip()))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("oha (make deps installs it)");
+    let added = foobar_tools::wait_until(ADDED_WITHIN, || app_hosts_running() >= 2);
+    let added_after = spike_at.elapsed();
+    let _ = spike.kill();
+    let _ = spike.wait();
+    assert!(
+        added,
+        "a second app host within {ADDED_WITHIN:?} of the spike"
+    );
+    println!("autoscaling: a second app host ran {added_after:.1?} after the spike began");
+
+    // After it: the probe (reads, and keyed writes retried until acknowledged) through the
+    // virtual IP while the autoscaler removes the host again.
+    let report_path = reports_dir().unwrap().join("cluster-autoscale-down.json");
+    let stop_file = reports_dir().unwrap().join("cluster-autoscale-down.stop");
+    let _ = std::fs::remove_file(&report_path);
+    let _ = std::fs::remove_file(&stop_file);
+    let quiet_at = Instant::now();
+    let mut probe = Command::new("cargo")
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "foobar-tools",
+            "--bin",
+            "foobar-probe",
+            "--",
+        ])
+        .args([
+            "--url",
+            &format!("http://{}", vip()),
+            "--writes",
+            "--retry-writes",
+            "10",
+        ])
+        .args([
+            "--duration",
+            "300",
+            "--quiet",
+            "--name",
+            "cluster-autoscale-down",
+        ])
+        .arg("--stop-file")
+        .arg(&stop_file)
+        .current_dir(repo_root().unwrap())
+        .spawn()
+        .expect("run foobar-probe");
+    let removed = foobar_tools::wait_until(REMOVED_WITHIN, || app_hosts_running() == 1);
+    let removed_after = quiet_at.elapsed();
+    // Requests keep coming for a while after the task stopped.
+    std::thread::sleep(Duration::from_secs(5));
+    std::fs::write(&stop_file, b"").unwrap();
+    let probed = probe.wait().expect("foobar-probe ran");
+
+    assert!(
+        removed,
+        "back to one app host within {REMOVED_WITHIN:?} of the spike's end"
+    );
+    assert!(probed.success(), "foobar-probe: {probed}");
+    let summary = read_json::<ProbeReport>(&report_path).unwrap().summary;
+    println!(
+        "autoscaling: back to one app host {removed_after:.1?} after the spike; probe: {} sent, {} failed",
+        summary.sent, summary.failed
+    );
+    assert!(summary.sent > 0);
+    assert_eq!(
+        summary.failed, 0,
+        "no request failed during the scale-down: {summary:?}"
+    );
+    assert_eq!(summary.writes.lost, Some(0), "{:?}", summary.writes);
+    assert_eq!(summary.writes.acknowledged, summary.writes.sent);
+}
