@@ -59,7 +59,7 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   COMPOSE_PROFILES=monitoring PROMETHEUS_PORT=29090 ALERTMANAGER_PORT=29093
 
 .PHONY: help deps preflight preflight-test check-host env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        figures test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench monitoring-cost profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-status test-cluster lint schema
+        figures test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench monitoring-cost profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-spike cluster-status test-cluster lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
@@ -240,6 +240,10 @@ cluster-db-drill: ## The primary database fails under the probe DB_COUNT times (
 cluster-scale: ## Scaling out: the read's knee through the virtual IP with the app on 1, 2, 3 hosts (oha; SCALE_ARGS)
 	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)
 	FOOBAR_DB_EXEC="cluster/hosts db-exec" FOOBAR_APP_EXEC="cluster/hosts app-exec" cargo run -q -p foobar-tools --bin foobar-scale -- --url http://$$(cluster/hosts vip) $(SCALE_ARGS)
+
+cluster-spike: ## Auto-scaling through a traffic spike: fixed at 1 and 3 app hosts, auto-scaled from 1 (oha, ~30 min; SPIKE_ARGS)
+	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)
+	FOOBAR_DB_EXEC="cluster/hosts db-exec" FOOBAR_APP_EXEC="cluster/hosts app-exec" cargo run -q -p foobar-tools --bin foobar-spike -- --url http://$$(cluster/hosts vip) $(SPIKE_ARGS)
 
 cluster-status: ## The cluster's hosts, Swarm nodes and services
 	cluster/hosts status

@@ -19,6 +19,7 @@ pub mod pgbench;
 pub mod ramp;
 pub mod scale;
 pub mod sign_in;
+pub mod spike;
 pub mod svg;
 
 use std::path::PathBuf;
