@@ -735,9 +735,13 @@ impl Drop for AutoscalingOffAfter {
     }
 }
 
+// Named to run after the drills (the tests run in name order, one at a time): the tasks it
+// stops, the autoscaler's among them, stay Prometheus targets for a while and page TargetDown,
+// which a drill would take for its own first alert.
 #[test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
-fn a_spike_adds_an_app_host_and_after_it_the_host_is_removed_without_a_failed_request() {
+fn with_autoscaling_a_spike_adds_an_app_host_and_after_it_the_host_is_removed_without_a_failed_request(
+) {
     std::env::set_var("FOOBAR_DB_EXEC", "cluster/hosts db-exec");
     std::env::set_var("FOOBAR_APP_EXEC", "cluster/hosts app-exec");
     // make test-cluster deploys the autoscaler with a 30 s scale-down window and 5 s passes.
