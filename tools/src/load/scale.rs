@@ -212,13 +212,45 @@ pub fn run(config: ScaleConfig, interrupt: &Interrupt) -> Result<ScaleReport> {
 
 /// `cluster/hosts app-hosts COUNT`: the app on COUNT hosts (the virtual IP's last), waited for.
 fn app_hosts(count: u32) -> Result<()> {
+    cluster_hosts(&["app-hosts", &count.to_string()])
+}
+
+/// `cluster/hosts ARGS`, in a process group of its own, waited for.
+pub(super) fn cluster_hosts(args: &[&str]) -> Result<()> {
     let mut command = Command::new(crate::repo_root()?.join("cluster/hosts"));
-    own_group(&mut command).args(["app-hosts", &count.to_string()]);
+    own_group(&mut command).args(args);
     let status = command.status().context("running cluster/hosts")?;
     if !status.success() {
-        bail!("cluster/hosts app-hosts {count} failed ({status})");
+        bail!("cluster/hosts {} failed ({status})", args.join(" "));
     }
     Ok(())
+}
+
+/// Waits until the cluster's site at `url` is ready, signs `account` up and seeds the post the
+/// runs read: `GET /api/posts/{id}` as that account, and the post's id.
+pub(super) fn seeded_read(
+    url: &str,
+    marker: &str,
+    account: &Account,
+    interrupt: &Interrupt,
+) -> Result<(oha::Request, i64)> {
+    let (session, post_id) = crate::cli::block_on(async {
+        let site = Site::new(url)?;
+        if !site
+            .wait_for_ok("/api/ready", Duration::from_secs(30))
+            .await
+        {
+            bail!("{url} is not ready (is the cluster up? `make cluster-up`)");
+        }
+        eprintln!("signing up {} through {url}", account.username);
+        let session = site.sign_up_until(account, Duration::from_secs(60)).await?;
+        let post_id = seed(&site.signed_in(&session), 1, marker, interrupt).await?;
+        Ok((session, post_id))
+    })?;
+    Ok((
+        Endpoint::Post.request(url, post_id, marker, &session),
+        post_id,
+    ))
 }
 
 fn measure_all(
@@ -228,23 +260,7 @@ fn measure_all(
     interrupt: &Interrupt,
 ) -> Result<ScaleReport> {
     let plan = config.plan();
-    let (session, post_id) = crate::cli::block_on(async {
-        let site = Site::new(&config.url)?;
-        if !site
-            .wait_for_ok("/api/ready", Duration::from_secs(30))
-            .await
-        {
-            bail!(
-                "{} is not ready (is the cluster up? `make cluster-up`)",
-                config.url
-            );
-        }
-        eprintln!("signing up {} through {}", account.username, config.url);
-        let session = site.sign_up_until(account, Duration::from_secs(60)).await?;
-        let post_id = seed(&site.signed_in(&session), 1, marker, interrupt).await?;
-        Ok((session, post_id))
-    })?;
-    let read = Endpoint::Post.request(&config.url, post_id, marker, &session);
+    let (read, post_id) = seeded_read(&config.url, marker, account, interrupt)?;
 
     let mut ramps = Vec::new();
     for &hosts in &config.app_hosts {

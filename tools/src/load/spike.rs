@@ -15,16 +15,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use super::oha::{self, Measurement, Pacing};
-use super::{seed, Endpoint, USER_PREFIX};
-use crate::interrupt::{own_group, with_cleanup, Interrupt};
+use super::scale::{cluster_hosts, seeded_read};
+use super::USER_PREFIX;
+use crate::interrupt::{with_cleanup, Interrupt};
 use crate::plot::{self, Plot, Scale, Svg, Swatch};
 use crate::site::Account;
-use crate::{markdown, stack, Site};
+use crate::{markdown, stack};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
 pub enum RunKind {
@@ -354,17 +355,6 @@ impl fmt::Display for SpikeReport {
     }
 }
 
-/// `cluster/hosts ARGS`, waited for.
-fn hosts(args: &[&str]) -> Result<()> {
-    let mut command = Command::new(crate::repo_root()?.join("cluster/hosts"));
-    own_group(&mut command).args(args);
-    let status = command.status().context("running cluster/hosts")?;
-    if !status.success() {
-        bail!("cluster/hosts {} failed ({status})", args.join(" "));
-    }
-    Ok(())
-}
-
 /// How many hosts run a healthy app task now.
 fn app_hosts_running() -> u32 {
     let Ok(script) = crate::repo_root().map(|root| root.join("cluster/hosts")) else {
@@ -392,7 +382,8 @@ pub fn run(config: SpikeConfig, interrupt: &Interrupt) -> Result<SpikeReport> {
     interrupt.announce(
         "turning auto-scaling off, the app back on every host, deleting the run's account",
     );
-    let restored = hosts(&["autoscale", "off"]).and_then(|()| hosts(&["app-hosts", "3"]));
+    let restored =
+        cluster_hosts(&["autoscale", "off"]).and_then(|()| cluster_hosts(&["app-hosts", "3"]));
     let deleted = stack::delete_tool_account(USER_PREFIX, &account.username)
         .map(drop)
         .with_context(|| format!("deleting the run's account {}", account.username));
@@ -407,33 +398,18 @@ fn measure_all(
     account: &Account,
     interrupt: &Interrupt,
 ) -> Result<SpikeReport> {
-    let (session, post_id) = crate::cli::block_on(async {
-        let site = Site::new(&config.url)?;
-        if !site
-            .wait_for_ok("/api/ready", Duration::from_secs(30))
-            .await
-        {
-            bail!(
-                "{} is not ready (is the cluster up? `make cluster-up`)",
-                config.url
-            );
-        }
-        let session = site.sign_up_until(account, Duration::from_secs(60)).await?;
-        let post_id = seed(&site.signed_in(&session), 1, marker, interrupt).await?;
-        Ok((session, post_id))
-    })?;
-    let read = Endpoint::Post.request(&config.url, post_id, marker, &session);
+    let (read, post_id) = seeded_read(&config.url, marker, account, interrupt)?;
     let mut runs = Vec::new();
     for &kind in &config.runs {
         interrupt.check()?;
         eprintln!("run: {kind}");
-        hosts(&["app-hosts", if kind == RunKind::Fixed3 { "3" } else { "1" }])?;
+        cluster_hosts(&["app-hosts", if kind == RunKind::Fixed3 { "3" } else { "1" }])?;
         if kind == RunKind::Auto {
-            hosts(&["autoscale", "on"])?;
+            cluster_hosts(&["autoscale", "on"])?;
         }
         runs.push(timeline(kind, &config, &read, interrupt)?);
         if kind == RunKind::Auto {
-            hosts(&["autoscale", "off"])?;
+            cluster_hosts(&["autoscale", "off"])?;
         }
     }
     Ok(SpikeReport {
