@@ -37,19 +37,23 @@ app_hosts() {
 }
 
 
-# Auto-scaling (cluster/autoscaler, docs/cluster.md#auto-scaling) on or off: its one task runs,
-# or none does. The choice is kept with the cluster ($DATA/autoscale) so that a deploy keeps it
-# (stack_config). Off waits until the task has stopped, so nothing scales after it returns; the
-# app stays on the hosts it runs on then.
+# Auto-scaling (cluster/autoscaler, docs/cluster.md#auto-scaling) on or off: the app service's
+# label foobar.autoscale, which the autoscaler reads before it acts. Off, it keeps running and
+# recommending (its metrics stay: stopping it would leave Prometheus a target that pages), and
+# changes nothing once this returns; the app stays on the hosts it runs on then. The choice is
+# kept as CLUSTER_AUTOSCALE with the cluster's settings, so a deploy keeps it.
 autoscale() {
   case $1 in
-    on) touch "$DATA/autoscale" ;;
-    off) rm -f "$DATA/autoscale" ;;
-    status) autoscale_replicas | sed 's/^1$/on/; s/^0$/off/'; return ;;
+    on | off) ;;
+    status) hdocker 1 service inspect --format '{{index .Spec.Labels "foobar.autoscale"}}' foobar_app; return ;;
     *) die "autoscale takes on, off or nothing (which of them)" ;;
   esac
-  hdocker 1 service scale --detach=false "foobar_autoscaler=$(autoscale_replicas)" >/dev/null
+  if grep -q '^CLUSTER_AUTOSCALE=' "$DATA/cluster.env"; then
+    sed -i "s/^CLUSTER_AUTOSCALE=.*/CLUSTER_AUTOSCALE=$1/" "$DATA/cluster.env"
+  else
+    echo "CLUSTER_AUTOSCALE=$1" >>"$DATA/cluster.env"
+  fi
+  # A service label only: Swarm restarts no task for it.
+  hdocker 1 service update --quiet --detach --label-add "foobar.autoscale=$1" foobar_app >/dev/null
   log "auto-scaling $1"
 }
-
-autoscale_replicas() { if [ -e "$DATA/autoscale" ]; then echo 1; else echo 0; fi; }

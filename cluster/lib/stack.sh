@@ -12,12 +12,12 @@
 # schema wants integers.
 stack_config() {
   # shellcheck disable=SC2163 # the names of the autoscaler's settings, exported for Compose
-  export "${!CLUSTER_AUTOSCALE_@}"
+  export "${!CLUSTER_AUTOSCALE@}"
   local service
   for service in web app db-ha lb monitoring autoscaler; do
     local var=${service^^}; export "FOOBAR_${var//-/_}_IMAGE=$(docker image inspect -f '{{.Id}}' "foobar/$service:${IMAGE_TAG:-latest}")"
   done
-  CLUSTER_ENGINE_SOCKET=$(engine_socket) CLUSTER_AUTOSCALER_REPLICAS=$(autoscale_replicas) CLUSTER_WEB_BACKENDS="$(addr 2):8080 $(addr 3):8080" CLUSTER_LB_PEERS="$(addr 2) $(addr 3)" \
+  CLUSTER_ENGINE_SOCKET=$(engine_socket) CLUSTER_WEB_BACKENDS="$(addr 2):8080 $(addr 3):8080" CLUSTER_LB_PEERS="$(addr 2) $(addr 3)" \
     CLUSTER_VIP_CIDR=$VIP/$CLUSTER_VIP_PREFIX CLUSTER_INTERFACE=$CLUSTER_INTERFACE CLUSTER_DB_PASSWORD_FILE="$DATA/db_password" \
     CLUSTER_DB_REPLICATION_PASSWORD_FILE="$DATA/db_replication_password" \
     CLUSTER_DB_REWIND_PASSWORD_FILE="$DATA/db_rewind_password" \
@@ -92,7 +92,7 @@ monitoring_targets() {
   } >"$DATA/monitoring/site.yml"
 }
 
-# Every service runs all its tasks (at least one; the autoscaler none when it is off), the
+# Every service runs all its tasks (at least one), the
 # database is whole, and the site answers through web on h2 and h3 and through the load
 # balancers' virtual IP.
 converged() {
@@ -102,7 +102,6 @@ converged() {
   local s r
   for s in $services; do
     r=${s#*=}
-    [ "$s" = foobar_autoscaler=0/0 ] && continue
     [ "${r%%/*}" = "${r##*/}" ] && [ "${r%%/*}" != 0 ] || return 1
   done
   db_whole || return 1

@@ -18,6 +18,7 @@ pub struct Metrics {
     pub max: IntGauge,
     pub utilization: Gauge,
     pub target: Gauge,
+    pub enabled: IntGauge,
     pub scale_events: IntCounterVec,
     pub errors: IntCounterVec,
 }
@@ -40,7 +41,10 @@ impl Metrics {
             Ok(c)
         };
         Ok(Metrics {
-            current: gauge("autoscaler_current_hosts", "App hosts now (labelled)")?,
+            current: gauge(
+                "autoscaler_current_hosts",
+                "App hosts now (labelled and usable)",
+            )?,
             desired: gauge(
                 "autoscaler_desired_hosts",
                 "App hosts the last decision scaled to",
@@ -56,6 +60,10 @@ impl Metrics {
                 "Mean CPU of the ready app tasks, as a share of their quota",
             )?,
             target: float("autoscaler_cpu_target", "The CPU utilization aimed at")?,
+            enabled: gauge(
+                "autoscaler_enabled",
+                "1: it acts on its decisions; 0: off (cluster/hosts autoscale off), it only recommends",
+            )?,
             scale_events: counter(
                 "autoscaler_scale_events_total",
                 "Scale changes made",
@@ -81,16 +89,21 @@ pub struct Controller {
     pub cpu_query: String,
     /// PromQL: each host's idle CPU in cores, by `instance` (node-exporter).
     pub idle_query: String,
+    /// The scale it would have set while off, so that a decision held back is logged once.
+    pub held: Option<u32>,
 }
 
 impl Controller {
     pub async fn pass(&mut self, now: Instant) -> Result<Decision> {
         let hosts = self.swarm.hosts().await?;
         let starting = self.swarm.app_tasks_starting().await?;
-        let quota = self.swarm.cpu_quota().await?;
+        let service = self.swarm.app_service().await?;
+        let quota = service.cpu_quota;
         let running = running_tasks(&self.tasks_dns).await;
         let cpu = self.prometheus.by_instance(&self.cpu_query).await?;
-        let current = hosts.iter().filter(|h| h.labelled).count() as u32;
+        // A labelled host that is down or drained runs no task: not counted, so that losing the
+        // only app host brings the label to another (min), as Kubernetes reschedules a pod.
+        let current = hosts.iter().filter(|h| h.labelled && h.usable).count() as u32;
         let observed: Vec<Task> = running
             .iter()
             .map(|ip| Task {
@@ -111,27 +124,39 @@ impl Controller {
         self.metrics
             .utilization
             .set(decision.recommendation.metric.unwrap_or(f64::NAN));
-        if decision.desired != current {
-            log::info!("scaling: {decision}");
-            let idle = self
-                .prometheus
-                .by_instance(&self.idle_query)
-                .await
-                .unwrap_or_default();
-            self.act(&hosts, &idle, current, decision.desired).await?;
-            self.hpa.scaled(now, current, decision.desired);
-            let direction = if decision.desired > current {
-                "up"
-            } else {
-                "down"
-            };
-            self.metrics
-                .scale_events
-                .with_label_values(&[direction])
-                .inc();
-        } else {
+        self.metrics.enabled.set(i64::from(service.enabled));
+        if decision.desired == current {
             log::debug!("{decision}");
+            self.held = None;
+            return Ok(decision);
         }
+        // Read again just before acting: `cluster/hosts autoscale off` returns once the label
+        // is set, and from then on nothing may change the scale.
+        if !service.enabled || !self.swarm.app_service().await?.enabled {
+            if self.held != Some(decision.desired) {
+                log::info!("auto-scaling is off, not acting: {decision}");
+            }
+            self.held = Some(decision.desired);
+            return Ok(decision);
+        }
+        self.held = None;
+        log::info!("scaling: {decision}");
+        let idle = self
+            .prometheus
+            .by_instance(&self.idle_query)
+            .await
+            .unwrap_or_default();
+        self.act(&hosts, &idle, current, decision.desired).await?;
+        self.hpa.scaled(now, current, decision.desired);
+        let direction = if decision.desired > current {
+            "up"
+        } else {
+            "down"
+        };
+        self.metrics
+            .scale_events
+            .with_label_values(&[direction])
+            .inc();
         Ok(decision)
     }
 
@@ -156,7 +181,7 @@ impl Controller {
             for host in order
                 .iter()
                 .rev()
-                .filter(|h| h.labelled)
+                .filter(|h| h.labelled && h.usable)
                 .take((current - desired) as usize)
             {
                 log::info!("removing the app from {}", host.name);

@@ -117,7 +117,7 @@ async fn main() -> Result<()> {
         .await
         .context("reading the Swarm's nodes (is this a manager's socket?)")?
         .iter()
-        .filter(|h| h.labelled)
+        .filter(|h| h.labelled && h.usable)
         .count() as u32;
     log::info!(
         "{} on {current} hosts; min {} max {}, target {:.0}% of the CPU quota, tolerance {}, sync {} s, scale-down window {} s",
@@ -143,6 +143,7 @@ async fn main() -> Result<()> {
             "sum by (instance) (rate(node_cpu_seconds_total{{job=\"node\",mode=\"idle\"}}[{}]))",
             config.rate_window
         ),
+        held: None,
     };
     let sync = Duration::from_secs(config.sync_secs);
     actix_web::rt::spawn(async move {

@@ -23,6 +23,22 @@ pub struct Host {
     pub tasks: usize,
 }
 
+/// The scaled service's label that turns acting on or off (`cluster/hosts autoscale on|off`).
+pub const SWITCH_LABEL: &str = "foobar.autoscale";
+
+fn parse_switch(value: &str) -> Option<bool> {
+    match value {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
+    }
+}
+
+pub struct AppService {
+    pub cpu_quota: f64,
+    pub enabled: bool,
+}
+
 pub struct Swarm {
     docker: Docker,
     service: String,
@@ -110,19 +126,33 @@ impl Swarm {
             .count())
     }
 
-    /// The app's CPU quota per task, in cores (the service's `limits.cpus`).
-    pub async fn cpu_quota(&self) -> Result<f64> {
-        let service = self
+    /// What the controller reads from the scaled service itself: its CPU quota per task, in
+    /// cores (`limits.cpus`), and whether it may act (the service label `foobar.autoscale`,
+    /// `on` or `off`; none: on). Off, it still observes and recommends but changes nothing, as
+    /// KEDA's `paused` annotation does: turning it off is not stopping it, so nothing it serves
+    /// (its metrics) disappears.
+    pub async fn app_service(&self) -> Result<AppService> {
+        let spec = self
             .docker
             .inspect_service(
                 &self.service,
                 None::<bollard::query_parameters::InspectServiceOptions>,
             )
             .await
-            .with_context(|| format!("the service {}", self.service))?;
-        let nano = service
+            .with_context(|| format!("the service {}", self.service))?
             .spec
-            .and_then(|s| s.task_template)
+            .unwrap_or_default();
+        let enabled = match spec.labels.as_ref().and_then(|l| l.get(SWITCH_LABEL)) {
+            None => true,
+            Some(value) => parse_switch(value).ok_or_else(|| {
+                anyhow!(
+                    "the service {} has {SWITCH_LABEL}={value:?}: need on or off",
+                    self.service
+                )
+            })?,
+        };
+        let nano = spec
+            .task_template
             .and_then(|t| t.resources)
             .and_then(|r| r.limits)
             .and_then(|l| l.nano_cpus)
@@ -133,7 +163,10 @@ impl Swarm {
                     self.service
                 )
             })?;
-        Ok(nano as f64 / 1e9)
+        Ok(AppService {
+            cpu_quota: nano as f64 / 1e9,
+            enabled,
+        })
     }
 
     /// Puts the app's label on the node, or takes it off. Swarm then starts or stops the
@@ -162,5 +195,18 @@ impl Swarm {
             .await
             .with_context(|| format!("labelling node {node_id}"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_switch;
+
+    #[test]
+    fn the_switch_is_on_or_off_and_nothing_else() {
+        assert_eq!(parse_switch("on"), Some(true));
+        assert_eq!(parse_switch("off"), Some(false));
+        assert_eq!(parse_switch("yes"), None);
+        assert_eq!(parse_switch(""), None);
     }
 }

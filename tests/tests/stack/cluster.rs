@@ -735,9 +735,8 @@ impl Drop for AutoscalingOffAfter {
     }
 }
 
-// Named to run after the drills (the tests run in name order, one at a time): the tasks it
-// stops, the autoscaler's among them, stay Prometheus targets for a while and page TargetDown,
-// which a drill would take for its own first alert.
+// Named to run after the drills (the tests run in name order, one at a time): it moves the app
+// between hosts, which the drills' placements should not meet.
 #[test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
 fn with_autoscaling_a_spike_adds_an_app_host_and_after_it_the_host_is_removed_without_a_failed_request(
