@@ -155,6 +155,14 @@ impl Run {
             .map(|&(t, _)| t - self.spike_at_s)
     }
 
+    /// How often the number of hosts running the app changed: scale events, and any task lost
+    /// or restarted between two counts (flapping shows here).
+    pub fn host_changes(&self) -> usize {
+        (self.app_hosts.windows(2))
+            .filter(|pair| pair[0].1 != pair[1].1)
+            .count()
+    }
+
     /// Seconds from the spike's end until as few hosts ran the app as before the spike.
     pub fn scaled_back_after_s(&self) -> Option<f64> {
         let before = self.hosts_at(self.spike_at_s)?;
@@ -198,12 +206,13 @@ impl SpikeReport {
                     ),
                     secs(run.capacity_added_after_s()),
                     secs(run.scaled_back_after_s()),
+                    run.host_changes().to_string(),
                 ]
             })
             .collect()
     }
 
-    const HEADER: [&'static str; 7] = [
+    const HEADER: [&'static str; 8] = [
         "run",
         "worst p99 before",
         "worst p99 in the spike",
@@ -211,6 +220,7 @@ impl SpikeReport {
         "requests served (2xx)",
         "capacity added after the spike began",
         "scaled back after it ended",
+        "app host count changes",
     ];
 
     pub fn out_dir(&self) -> Result<PathBuf> {
@@ -517,6 +527,20 @@ mod tests {
         ]);
         assert_eq!(run.capacity_added_after_s(), Some(34.0));
         assert_eq!(run.scaled_back_after_s(), Some(290.0));
+    }
+
+    #[test]
+    fn every_change_of_the_host_count_is_counted_once() {
+        let run = run_with_hosts(vec![
+            (0.0, 1),
+            (1.0, 1),
+            (2.0, 2),
+            (3.0, 3),
+            (4.0, 3),
+            (5.0, 1),
+        ]);
+        assert_eq!(run.host_changes(), 3);
+        assert_eq!(run_with_hosts(vec![(0.0, 1), (1.0, 1)]).host_changes(), 0);
     }
 
     #[test]
