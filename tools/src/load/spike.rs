@@ -74,7 +74,7 @@ pub struct SpikeConfig {
     pub base_rate: f64,
 
     /// Requests a second during the spike: more than one app host's quota serves well.
-    #[arg(long, default_value_t = 1200.0, value_parser = crate::cli::positive)]
+    #[arg(long, default_value_t = 2400.0, value_parser = crate::cli::positive)]
     pub spike_rate: f64,
 
     /// Seconds at the base rate before the spike.
@@ -86,8 +86,8 @@ pub struct SpikeConfig {
     pub spike_secs: u64,
 
     /// Seconds at the base rate after it: longer than the autoscaler's scale-down window (300 s
-    /// by default) and its CPU rate (30 s), so the scale-down is seen.
-    #[arg(long, default_value_t = 360)]
+    /// by default), its CPU rate (30 s) and a pass or two (15 s each), so the scale-down is seen.
+    #[arg(long, default_value_t = 420)]
     pub after_secs: u64,
 
     /// Seconds each oha run lasts: the resolution of the latency over time.
@@ -335,7 +335,20 @@ impl SpikeReport {
 
 impl markdown::Page for SpikeReport {
     fn title(&self) -> String {
-        "A traffic spike on the cluster: foobar-spike".into()
+        let c = &self.config;
+        if c.spike_rate == c.base_rate {
+            // The flapping check: a spike that is no spike.
+            format!(
+                "A steady load on the cluster, {} req/s for {} s: foobar-spike",
+                c.base_rate,
+                c.before_secs + c.spike_secs + c.after_secs
+            )
+        } else {
+            format!(
+                "A traffic spike on the cluster, {} req/s to {} for {} s and back: foobar-spike",
+                c.base_rate, c.spike_rate, c.spike_secs
+            )
+        }
     }
 
     fn started_at(&self) -> Option<&str> {
