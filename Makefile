@@ -14,6 +14,7 @@ COMPOSE_SETTINGS = $(eval COMPOSE_SETTINGS := $(shell $(COMPOSE) config --format
 setting = $(patsubst $(1)=%,%,$(filter $(1)=%,$(COMPOSE_SETTINGS)))
 HTTP_BIND ?= $(or $(call setting,HTTP_BIND),127.0.0.1)
 HTTP_PORT ?= $(or $(call setting,HTTP_PORT),8080)
+HTTPS_PORT ?= $(or $(call setting,HTTPS_PORT),8443)
 APP_DIRECT_PORT ?= $(or $(call setting,APP_DIRECT_PORT),18000)
 OFFLINE ?= $(call setting,OFFLINE)
 # MONITORING=1 (command line or .env): Prometheus, Alertmanager and the exporters beside the
@@ -22,8 +23,9 @@ MONITORING ?= $(call setting,MONITORING)
 COMPOSE_PROFILES ?= $(if $(filter 1,$(MONITORING)),monitoring)
 export COMPOSE_PROFILES
 # The tools reach the site where web is published (loopback when it listens on every address).
-FOOBAR_URL ?= $(or $(call setting,FOOBAR_URL),http://$(if $(filter 0.0.0.0,$(HTTP_BIND)),127.0.0.1,$(HTTP_BIND)):$(HTTP_PORT))
-export HTTP_BIND HTTP_PORT APP_DIRECT_PORT FOOBAR_URL
+SITE_ADDR = $(if $(filter 0.0.0.0,$(HTTP_BIND)),127.0.0.1,$(HTTP_BIND))
+FOOBAR_URL ?= $(or $(call setting,FOOBAR_URL),http://$(SITE_ADDR):$(HTTP_PORT))
+export HTTP_BIND HTTP_PORT HTTPS_PORT APP_DIRECT_PORT FOOBAR_URL
 # The images' tag. The tests build and run their own (test), so your stack's images stay as
 # they are.
 IMAGE_TAG ?= latest
@@ -53,8 +55,9 @@ CLUSTER_ARGS = $(if $(HOSTS),CLUSTER_HOSTS=$(HOSTS)) $(if $(VIP),CLUSTER_VIP=$(V
 # `make test` runs its own stack beside yours: another project name, port and volume.
 TEST_PROJECT := foobar-test
 TEST_HTTP_PORT := 28080
+TEST_HTTPS_PORT := 28443
 TEST_APP_DIRECT_PORT := 28000
-TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(TEST_HTTP_PORT) \
+TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(TEST_HTTP_PORT) HTTPS_PORT=$(TEST_HTTPS_PORT) \
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV) \
   COMPOSE_PROFILES=monitoring PROMETHEUS_PORT=29090 ALERTMANAGER_PORT=29093
 
@@ -81,6 +84,7 @@ check-host:
 	  docker compose version >/dev/null 2>&1 || missing="$${missing:+$$missing, }Compose v2"; \
 	  command -v debootstrap >/dev/null || missing="$${missing:+$$missing, }debootstrap"; \
 	  command -v jq >/dev/null || missing="$${missing:+$$missing, }jq"; \
+	  command -v mkcert >/dev/null || missing="$${missing:+$$missing, }mkcert"; \
 	  [ -e /usr/include/postgresql/libpq-fe.h ] || missing="$${missing:+$$missing, }libpq-dev"; \
 	  if [ -n "$(FOR_TESTS)" ]; then \
 	    command -v named-checkzone >/dev/null || missing="$${missing:+$$missing, }bind9utils"; \
@@ -101,6 +105,10 @@ check-host:
 # containers). If your stack's data volume already exists, it was initialised with the old
 # default password (or the one an older .env held), which is kept so the app can still log in.
 SECRET_FILE := .secrets/db_password
+# And, unless TLS_DIR names another folder, a certificate for the site from a local CA (mkcert;
+# the CA's key stays in .secrets/ca, outside what the web container mounts).
+TLS_LOCAL := .secrets/tls
+TLS_CA := .secrets/ca
 env: preflight ## Write .env from .env.example and a random database password, if missing
 	@if [ ! -e $(SECRET_FILE) ]; then \
 	  install -d -m 700 $(dir $(SECRET_FILE)); \
@@ -117,6 +125,16 @@ env: preflight ## Write .env from .env.example and a random database password, i
 	elif ! grep -q '^DB_PASSWORD_FILE=' .env; then \
 	  sed -i '/^POSTGRES_PASSWORD=/d' .env; \
 	  echo 'DB_PASSWORD_FILE=./$(SECRET_FILE)' >>.env; echo "moved the password from .env to $(SECRET_FILE)"; fi
+	@grep -q '^TLS_DIR=' .env || { echo 'TLS_DIR=./$(TLS_LOCAL)' >>.env; echo "set TLS_DIR=./$(TLS_LOCAL) in .env"; }
+	@dir=$${TLS_DIR:-$$(sed -n 's/^TLS_DIR=//p' .env | tail -n 1)}; \
+	if [ "$${dir#./}" = $(TLS_LOCAL) ] && [ ! -e $(TLS_LOCAL)/fullchain.pem ]; then \
+	  install -d -m 700 .secrets $(TLS_CA); install -d -m 755 $(TLS_LOCAL); \
+	  out=$$(CAROOT=$(TLS_CA) mkcert -ecdsa -cert-file $(TLS_LOCAL)/fullchain.pem \
+	    -key-file $(TLS_LOCAL)/privkey.pem www.foobar.com foobar.com 2>&1) || { echo "$$out" >&2; exit 1; }; \
+	  chmod 644 $(TLS_LOCAL)/privkey.pem; cp $(TLS_CA)/rootCA.pem $(TLS_LOCAL)/ca.pem; \
+	  echo "wrote $(TLS_LOCAL): a certificate for www.foobar.com and foobar.com from a local CA ($(TLS_CA));" \
+	    "trust $(TLS_LOCAL)/ca.pem, or run: CAROOT=$(TLS_CA) mkcert -install"; \
+	fi
 
 base-image: ## Build the offline base image foobar/debian:bookworm (debootstrap + docker import)
 	@if [ "$(BASE_IMAGE)" != foobar/debian:bookworm ] || docker image inspect $(BASE_IMAGE) >/dev/null 2>&1; \
@@ -142,7 +160,8 @@ up: preflight env build ## Start the stack (installs what is missing; writes .en
 	@start=$$(date +%s%N); \
 	$(COMPOSE) up -d --wait; \
 	ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
-	echo "healthy in $$((ms / 1000)).$$((ms % 1000 / 100)) s: curl -H 'Host: www.foobar.com' $(FOOBAR_URL)/"
+	echo "healthy in $$((ms / 1000)).$$((ms % 1000 / 100)) s: curl -H 'Host: www.foobar.com' $(FOOBAR_URL)/"; \
+	echo "HTTPS: curl --cacert $(TLS_LOCAL)/ca.pem --resolve www.foobar.com:$(HTTPS_PORT):$(SITE_ADDR) https://www.foobar.com:$(HTTPS_PORT)/"
 
 down: ## Stop and remove the containers, the monitoring's too (the data volumes are kept)
 	$(COMPOSE) --profile monitoring down --remove-orphans
@@ -282,7 +301,7 @@ test-db: ## Start the throwaway PostgreSQL the integration tests use (stop: tool
 	tools/test-db start
 
 check-nginx: build ## nginx -t inside the web image, and its end-to-end test against stand-in apps
-	docker run --rm --entrypoint nginx foobar/web:$(IMAGE_TAG) -t -q && echo "nginx -t: ok"
+	docker run --rm foobar/web:$(IMAGE_TAG) nginx -t -q && echo "nginx -t: ok"
 	IMG=foobar/web:$(IMAGE_TAG) WEB_OPTS="--read-only --tmpfs /run/nginx:uid=33,gid=33" bash nginx/test/e2e.sh
 
 check-dns: ## Check the foobar.com zones (one server, cluster) with named-checkzone

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Entrypoint of the web image: prepare the runtime directory, render the app
-# upstream, start upstream-watch, then exec the command (nginx in the
+# Entrypoint of the web image: prepare the runtime directory, the certificate
+# (tls-init), render the app upstream, start upstream-watch, then exec the command (nginx in the
 # foreground, so it is PID 1 and gets docker's SIGQUIT for a graceful stop).
 set -eu
 
@@ -12,6 +12,7 @@ if ! mkdir -p /run/nginx/tmp 2>/dev/null; then
 fi
 
 if [ "${1:-}" = nginx ]; then
+  tls-init
   upstream-watch --init
   # Only for the server itself, not for `nginx -t`, `nginx -V`, ...
   # Restarted if it ever dies: without it a redeployed app goes unnoticed.

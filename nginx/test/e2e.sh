@@ -8,7 +8,11 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d)
 IMG=${IMG:-foobar/web:dev}; NET=webtest-net; PORT=${PORT:-18080}; u=http://127.0.0.1:$PORT
+TLS_PORT=${TLS_PORT:-18443}; s=https://www.foobar.com:$TLS_PORT
 H=(-H Host:www.foobar.com)
+# HTTPS as a client sees it: the site's name (SNI, certificate check) at 127.0.0.1, trusting a
+# throwaway CA that signed the certificate mounted below.
+T=(--resolve "www.foobar.com:$TLS_PORT:127.0.0.1" --resolve "foobar.com:$TLS_PORT:127.0.0.1" --cacert "$TMP/ca.pem")
 pass=0; fail=0
 ok()  { pass=$((pass+1)); echo "ok   $*"; }
 bad() { fail=$((fail+1)); echo "FAIL $*"; }
@@ -22,7 +26,18 @@ wait_for() { local _; for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done; 
 
 trap 'cleanup; rm -rf "$TMP"' EXIT
 cleanup; docker network create $NET >/dev/null
-docker run -d --name webtest-web --network $NET -p 127.0.0.1:$PORT:8080 ${WEB_OPTS:-} $IMG >/dev/null
+# A CA and a certificate for www.foobar.com and foobar.com, as TLS_DIR holds them (readable by
+# the container's uid 33).
+mkdir -m 755 "$TMP/certs"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=e2e-ca \
+  -keyout "$TMP/ca.key" -out "$TMP/ca.pem" 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=www.foobar.com \
+  -keyout "$TMP/certs/privkey.pem" 2>/dev/null \
+  | openssl x509 -req -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -days 1 -out "$TMP/certs/fullchain.pem" \
+      -extfile <(printf 'subjectAltName=DNS:www.foobar.com,DNS:foobar.com') 2>/dev/null
+chmod 644 "$TMP/certs/privkey.pem"
+docker run -d --name webtest-web --network $NET -p 127.0.0.1:$PORT:8080 -p 127.0.0.1:$TLS_PORT:8443 \
+  -v "$TMP/certs:/etc/nginx/certs:ro" ${WEB_OPTS:-} $IMG >/dev/null
 wait_for curl -fs -o /dev/null $u/nginx-health || { docker logs webtest-web; cleanup; echo "FAIL web did not start"; exit 1; }
 
 # --- no app yet: placeholder, maintenance
@@ -63,6 +78,24 @@ check "dotfile 404" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" $u/.e
 check "dotdir 404" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" $u/foo/.git/config)" = 404 ]
 h=$(curl -sS -D- "${H[@]}" $u/nope.html)
 check "unknown path: HTML 404 page with headers" bash -c 'grep -q "^HTTP/1.1 404" <<<"$1" && grep -q "Page not found" <<<"$1" && grep -q "^X-Frame-Options: DENY" <<<"$1"' _ "$h"
+
+# --- HTTPS (conf.d/tls.conf): the mounted certificate, Mozilla intermediate, HSTS, Secure cookies
+check "HTTPS: / 200 with the mounted certificate, verified" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${T[@]}" $s/)" = 200 ]
+check "HTTPS: HTTP/2 by ALPN" [ "$(curl -sS -o /dev/null -w '%{http_version}' --http2 "${T[@]}" $s/)" = 2 ]
+check "HTTPS: TLS 1.3" [ "$(curl -sS -o /dev/null -w '%{http_code}' --tlsv1.3 "${T[@]}" $s/)" = 200 ]
+check "HTTPS: TLS 1.2" [ "$(curl -sS -o /dev/null -w '%{http_code}' --tlsv1.2 --tls-max 1.2 "${T[@]}" $s/)" = 200 ]
+check "HTTPS: TLS 1.1 refused" bash -c '! openssl s_client -connect 127.0.0.1:'"$TLS_PORT"' -servername www.foobar.com -tls1_1 </dev/null >/dev/null 2>&1'
+check "HTTPS: a CBC cipher refused (TLS 1.2)" bash -c '! openssl s_client -connect 127.0.0.1:'"$TLS_PORT"' -servername www.foobar.com -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA </dev/null >/dev/null 2>&1'
+t=$(openssl s_client -connect 127.0.0.1:$TLS_PORT -servername www.foobar.com -tls1_2 </dev/null 2>/dev/null)
+check "HTTPS: an ECDHE AEAD cipher, no session ticket (TLS 1.2)" bash -c 'grep -Eq "Cipher is ECDHE-ECDSA-(AES128-GCM-SHA256|AES256-GCM-SHA384|CHACHA20-POLY1305)" <<<"$1" && ! grep -q "TLS session ticket:" <<<"$1"' _ "$t"
+h=$(hdr "${T[@]}" $s/)
+check "HTTPS: HSTS for two years" grep -qix 'strict-transport-security: max-age=63072000; includeSubDomains' <<<"$h"
+check "plain HTTP: no HSTS" bash -c '! grep -qi "^Strict-Transport-Security" <<<"$1"' _ "$(hdr "${H[@]}" $u/)"
+check "HTTPS: the app's cookie made Secure" grep -Eqi '^set-cookie: foobar_session=abc;.*; secure' <<<"$(hdr "${T[@]}" $s/api/cookie)"
+check "plain HTTP: the cookie as the app set it" bash -c 'grep -qi "^Set-Cookie: foobar_session=abc" <<<"$1" && ! grep -qi "secure" <<<"$1"' _ "$(hdr "${H[@]}" $u/api/cookie)"
+check "HTTPS: X-Forwarded-Proto https upstream" grep -q '"proto":"https"' <<<"$(curl -sS "${T[@]}" $s/api/echo)"
+check "HTTPS: apex 301 to https://www, same port" grep -qix "location: https://www.foobar.com:$TLS_PORT/a?b=1" <<<"$(hdr "${T[@]}" "https://foobar.com:$TLS_PORT/a?b=1")"
+check "HTTPS: unknown name 421" [ "$(curl -sS -o /dev/null -w '%{http_code}' -k --resolve "evil.example:$TLS_PORT:127.0.0.1" "https://evil.example:$TLS_PORT/")" = 421 ]
 
 # --- API proxy
 e=$(curl -sS -H 'X-Request-Id: abc.DEF_12-3' -H 'X-Forwarded-For: 6.6.6.6' "${H[@]}" $u/api/echo)

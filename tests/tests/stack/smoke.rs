@@ -392,3 +392,78 @@ async fn app_outage_shows_maintenance_page_and_a_new_app_container_is_reached_wi
         "nginx was neither recreated nor restarted"
     );
 }
+
+/// A client of the site over HTTPS as a browser is one: it asks for www.foobar.com (SNI, and
+/// the name the certificate must carry) at the published HTTPS port (`HTTPS_PORT`, which make
+/// exports), and trusts only the local CA that `make up` made the site's certificate with.
+fn https_site() -> (reqwest::Client, String) {
+    let port: u16 = std::env::var("HTTPS_PORT")
+        .ok()
+        .filter(|port| !port.is_empty())
+        .map_or(8443, |port| port.parse().expect("HTTPS_PORT is a port"));
+    let ca = foobar_tools::repo_root()
+        .unwrap()
+        .join(".secrets/tls/ca.pem");
+    let ca = std::fs::read(&ca).unwrap_or_else(|err| panic!("{}: {err}", ca.display()));
+    let client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .resolve(SITE_HOST, ([127, 0, 0, 1], port).into())
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    (client, format!("https://{SITE_HOST}:{port}"))
+}
+
+#[tokio::test]
+#[ignore = "needs a running stack: make test-smoke, or make test"]
+async fn the_page_is_served_over_https_with_a_certificate_of_the_local_ca_http2_and_hsts() {
+    let (client, base) = https_site();
+
+    let response = client.get(format!("{base}/")).send().await.unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.version(),
+        reqwest::Version::HTTP_2,
+        "ALPN chose h2"
+    );
+    assert_security_headers(&response);
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a running stack: make test-smoke, or make test"]
+async fn signing_up_over_https_sets_a_secure_session_cookie_and_plain_http_carries_no_hsts() {
+    let (client, base) = https_site();
+    let account = Account::random("smoke").unwrap();
+
+    let response = client
+        .post(format!("{base}/api/users"))
+        .json(&account.credentials())
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 201, "{:?}", response.text().await);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("foobar_session="), "{cookie}");
+    assert!(
+        cookie
+            .split(';')
+            .any(|part| part.trim().eq_ignore_ascii_case("secure")),
+        "the session cookie is Secure over HTTPS: {cookie}"
+    );
+    let plain = Site::from_env().unwrap().get("/").await.unwrap();
+    assert!(
+        !plain.headers().contains_key("strict-transport-security"),
+        "no HSTS over plain HTTP"
+    );
+}
