@@ -62,7 +62,7 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   COMPOSE_PROFILES=monitoring PROMETHEUS_PORT=29090 ALERTMANAGER_PORT=29093
 
 .PHONY: help deps preflight preflight-test check-host env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        figures test test-app test-db check-nginx check-dns test-stack test-smoke test-browser spof load bench monitoring-cost profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-spike cluster-status test-cluster lint schema
+        figures test test-app test-db check-nginx check-dns test-stack test-tls test-smoke test-browser spof load bench monitoring-cost profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-spike cluster-status test-cluster lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
@@ -90,7 +90,9 @@ check-host:
 	    command -v named-checkzone >/dev/null || missing="$${missing:+$$missing, }bind9utils"; \
 	    [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing="$${missing:+$$missing, }postgresql-15"; \
 	    command -v slowhttptest >/dev/null || missing="$${missing:+$$missing, }slowhttptest"; \
+	    command -v testssl >/dev/null || missing="$${missing:+$$missing, }testssl.sh"; \
 	    command -v chromedriver >/dev/null || missing="$${missing:+$$missing, }chromium-driver"; \
+	    command -v certutil >/dev/null || missing="$${missing:+$$missing, }libnss3-tools"; \
 	    [ -x /usr/sbin/sshd ] || missing="$${missing:+$$missing, }openssh-server"; \
 	  fi; \
 	  if [ -n "$$missing" ]; then \
@@ -320,9 +322,13 @@ test-stack: ## Separate test stack: smoke tests, deploys, short drills, short lo
 	trap '$(TEST_ENV) $(COMPOSE) --profile monitoring down --volumes --remove-orphans' EXIT; \
 	  $(TEST_ENV) $(MAKE) --no-print-directory up; \
 	  $(TEST_ENV) $(MAKE) --no-print-directory status; \
+	  $(TEST_ENV) $(MAKE) --no-print-directory test-tls; \
 	  for test in $(STACK_TESTS); do \
 	    $(TEST_ENV) cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 $$test::; \
 	  done
+
+test-tls: ## Scan your stack's HTTPS with testssl.sh (HTTPS_PORT): fails on a finding of severity HIGH or CRITICAL
+	HTTPS_PORT=$(HTTPS_PORT) tools/tls-scan $(SITE_ADDR):$(HTTPS_PORT)
 
 test-smoke: ## Smoke tests against your running stack (FOOBAR_URL, from HTTP_BIND/HTTP_PORT); they add a few posts
 	cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 smoke::

@@ -5,9 +5,11 @@
 //! each step go to target/reports/browser-*.png.
 //!
 //! The browser cannot be told `Host: www.foobar.com` like the other tests' client: it opens
-//! `http://www.foobar.com:PORT/`, and chromium's `--host-resolver-rules` sends that name to the
-//! host of the site's URL ([`foobar_tools::site::default_site_url`]: `FOOBAR_URL`, else
-//! `HTTP_BIND`/`HTTP_PORT` from the environment or `.env`).
+//! `https://www.foobar.com:HTTPS_PORT/`, and chromium's `--host-resolver-rules` sends that name
+//! to the host of the site's URL ([`foobar_tools::site::default_site_url`]: `FOOBAR_URL`, else
+//! `HTTP_BIND`/`HTTP_PORT` from the environment or `.env`). It trusts the local CA that
+//! `make up` made the certificate with, as a user who ran `mkcert -install` does: in an NSS
+//! database of its own (a temporary `$HOME`, `certutil`), nowhere else.
 //!
 //! Needs `chromium` and `chromedriver` (`make deps` installs them). `make test` runs it on its
 //! own stack; `make test-browser` aims it at yours.
@@ -29,7 +31,7 @@ use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use foobar_tools::stack::delete_accounts;
 
-use crate::helpers::fresh_name;
+use crate::helpers::{fresh_name, https_port, local_ca};
 use foobar_tools::{Site, SITE_HOST};
 use serde_json::{json, Value};
 
@@ -51,10 +53,12 @@ struct ChromeDriver {
 }
 
 impl ChromeDriver {
-    fn start(log: &Path) -> Result<ChromeDriver> {
+    /// `home`: the `$HOME` of chromedriver and the chromium it starts (its NSS database).
+    fn start(log: &Path, home: &Path) -> Result<ChromeDriver> {
         use std::os::unix::process::CommandExt as _;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new("chromedriver")
+            .env("HOME", home)
             .arg(format!("--port={port}"))
             .arg(format!("--log-path={}", log.display()))
             .stdin(Stdio::null())
@@ -150,12 +154,6 @@ document.addEventListener('securitypolicyviolation', function (e) {
   sessionStorage.setItem('csp-violations', JSON.stringify(seen));
 });
 "#;
-
-/// Console errors that say the site is served over plain HTTP, not that the page is wrong: the
-/// stack has no TLS, and chromium ignores the Cross-Origin-Opener-Policy header nginx sends on
-/// an origin that is not potentially trustworthy (http:// other than localhost). Any other error
-/// fails the test.
-const PLAIN_HTTP_NOTICES: [&str; 1] = ["The Cross-Origin-Opener-Policy header has been ignored"];
 
 // ---- the test's view of the page ----------------------------------------------------------------
 
@@ -292,8 +290,7 @@ impl Browser {
                 && self.expected_failures.iter().any(|(path, status)| {
                     message.contains(path) && message.contains(&status.to_string())
                 });
-            let plain_http = PLAIN_HTTP_NOTICES.iter().any(|n| message.contains(n));
-            if level == "SEVERE" && !expected && !plain_http {
+            if level == "SEVERE" && !expected {
                 self.console_errors.push(format!("[{step}] {message}"));
             }
         }
@@ -362,6 +359,37 @@ async fn remove_account(username: String) {
     }
 }
 
+/// A fresh `$HOME` at `dir` whose NSS database (where chromium on Linux looks for the CAs a
+/// user added) trusts the local CA to identify sites.
+fn trusting_the_local_ca(dir: &Path) -> Result<PathBuf> {
+    let _ = std::fs::remove_dir_all(dir);
+    let nssdb = dir.join(".pki/nssdb");
+    std::fs::create_dir_all(&nssdb)?;
+    let db = format!("sql:{}", nssdb.display());
+    let ca = local_ca();
+    for args in [
+        vec!["-N", "-d", &db, "--empty-password"],
+        vec!["-A", "-d", &db, "-t", "C,,", "-n", "foobar-local-ca", "-i"],
+    ] {
+        let mut certutil = Command::new("certutil");
+        certutil.args(&args);
+        if args[0] == "-A" {
+            certutil.arg(&ca);
+        }
+        let output = certutil
+            .output()
+            .map_err(|e| format!("certutil (libnss3-tools; sudo make deps installs it): {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "certutil {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
+    }
+    Ok(dir.to_owned())
+}
+
 /// Where the site is for the browser and for the test's own HTTP client.
 struct Target {
     /// The site's URL with www.foobar.com for its host: what the browser opens.
@@ -388,7 +416,7 @@ fn browser_target(site_url: &str) -> Result<Target> {
         None => return Err(format!("no host in {site_url}").into()),
     };
     Ok(Target {
-        page_url: format!("http://{SITE_HOST}:{port}/"),
+        page_url: format!("https://{SITE_HOST}:{}/", https_port()),
         api_url: format!("http://{target}:{port}"),
         resolve_to: target,
     })
@@ -403,8 +431,6 @@ fn capabilities(resolve_to: &str) -> Capabilities {
         "--no-first-run".to_owned(),
         format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
         format!("--host-resolver-rules=MAP {SITE_HOST} {resolve_to}"),
-        // The site is plain HTTP on a test port: no attempt to upgrade it to HTTPS.
-        "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable".to_owned(),
     ];
     args.push("--lang=en-US".to_owned());
     let mut chrome = json!({ "args": args });
@@ -434,7 +460,10 @@ async fn a_visitor_signs_up_posts_deletes_and_signs_out() -> Result<()> {
         target.page_url, target.resolve_to
     );
 
-    let driver = ChromeDriver::start(&reports.join("browser-chromedriver.log"))?;
+    // reqwest brings ring, fantoccini aws-lc-rs: rustls needs to be told which (either is fine).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let home = trusting_the_local_ca(&reports.join("browser-home"))?;
+    let driver = ChromeDriver::start(&reports.join("browser-chromedriver.log"), &home)?;
     let client = ClientBuilder::rustls()?
         .capabilities(capabilities(&target.resolve_to))
         .connect(&driver.url())
@@ -474,8 +503,15 @@ async fn scenario(browser: &mut Browser, target: &Target, username: &str) -> Res
     let api = Site::with_timeout(&target.api_url, STEP_TIMEOUT)?;
     let password = format!("pw {username} {}", std::process::id());
 
-    // Signed out: the two account forms, no post form.
+    // Signed out: the two account forms, no post form. Over HTTPS with a certificate the
+    // browser trusts, the page is a secure context.
     browser.client.goto(&target.page_url).await?;
+    assert_eq!(
+        browser.js("return window.isSecureContext;", vec![]).await?,
+        json!(true),
+        "{} is a secure context",
+        target.page_url
+    );
     browser
         .wait_until(
             "the page knows nobody is signed in (sign-in form shown)",

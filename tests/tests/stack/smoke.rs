@@ -10,7 +10,7 @@ use foobar_tools::{compose_ok, wait_until, Site, SITE_HOST};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{fresh_name, utc_now};
+use crate::helpers::{fresh_name, https_port, local_ca, utc_now};
 
 const SECURITY_HEADERS: [&str; 4] = [
     "x-content-type-options",
@@ -397,13 +397,8 @@ async fn app_outage_shows_maintenance_page_and_a_new_app_container_is_reached_wi
 /// the name the certificate must carry) at the published HTTPS port (`HTTPS_PORT`, which make
 /// exports), and trusts only the local CA that `make up` made the site's certificate with.
 fn https_site() -> (reqwest::Client, String) {
-    let port: u16 = std::env::var("HTTPS_PORT")
-        .ok()
-        .filter(|port| !port.is_empty())
-        .map_or(8443, |port| port.parse().expect("HTTPS_PORT is a port"));
-    let ca = foobar_tools::repo_root()
-        .unwrap()
-        .join(".secrets/tls/ca.pem");
+    let port = https_port();
+    let ca = local_ca();
     let ca = std::fs::read(&ca).unwrap_or_else(|err| panic!("{}: {err}", ca.display()));
     let client = reqwest::Client::builder()
         .tls_built_in_root_certs(false)
