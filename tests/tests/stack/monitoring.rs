@@ -75,11 +75,22 @@ async fn every_target_is_scraped_and_every_alert_rule_is_loaded() {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     assert!(down.is_empty(), "targets down after 60 s: {down:#?}");
-    // The three probes (page, API, database) see the site up through nginx.
+    // The four probes (page, HTTPS page, API, database) see the site up through nginx, the
+    // HTTPS one with the certificate checked against the site's CA, and its end far off.
     let probes = prometheus("/api/v1/query?query=probe_success").await;
     let probes = probes["result"].as_array().unwrap();
-    assert_eq!(probes.len(), 3, "{probes:#?}");
+    assert_eq!(probes.len(), 4, "{probes:#?}");
     assert!(probes.iter().all(|p| p["value"][1] == "1"), "{probes:#?}");
+    let left = prometheus(
+        "/api/v1/query?query=probe_ssl_earliest_cert_expiry%7Bprobe%3D%22https%22%7D-time()",
+    )
+    .await;
+    let left: f64 = left["result"][0]["value"][1]
+        .as_str()
+        .unwrap_or_else(|| panic!("the HTTPS probe reports its certificate's end: {left:#?}"))
+        .parse()
+        .unwrap();
+    assert!(left > 30.0 * 86400.0, "the certificate ends in {left} s");
 
     let rules_file = std::fs::read_to_string(
         foobar_tools::repo_root()
