@@ -1,6 +1,6 @@
 #!/bin/sh
 # Entrypoint of the web image: prepare the runtime directory, the certificate
-# (tls-init), render the app upstream, start upstream-watch, then exec the command (nginx in the
+# (tls-watch), render the app upstream, start upstream-watch, then exec the command (nginx in the
 # foreground, so it is PID 1 and gets docker's SIGQUIT for a graceful stop).
 set -eu
 
@@ -12,7 +12,7 @@ if ! mkdir -p /run/nginx/tmp 2>/dev/null; then
 fi
 
 if [ "${1:-}" = nginx ]; then
-  tls-init
+  tls-watch --init
   upstream-watch --init
   # Only for the server itself, not for `nginx -t`, `nginx -V`, ...
   # Restarted if it ever dies: without it a redeployed app goes unnoticed.
@@ -20,6 +20,11 @@ if [ "${1:-}" = nginx ]; then
     *"daemon off;"*)
       while :; do
         upstream-watch || echo "upstream-watch exited ($?); restarting" >&2
+        sleep 1
+      done &
+      # A renewed certificate is served after a graceful reload.
+      while :; do
+        tls-watch || echo "tls-watch exited ($?); restarting" >&2
         sleep 1
       done &
       ;;

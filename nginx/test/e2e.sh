@@ -96,6 +96,25 @@ check "plain HTTP: the cookie as the app set it" bash -c 'grep -qi "^Set-Cookie:
 check "HTTPS: X-Forwarded-Proto https upstream" grep -q '"proto":"https"' <<<"$(curl -sS "${T[@]}" $s/api/echo)"
 check "HTTPS: apex 301 to https://www, same port" grep -qix "location: https://www.foobar.com:$TLS_PORT/a?b=1" <<<"$(hdr "${T[@]}" "https://foobar.com:$TLS_PORT/a?b=1")"
 check "HTTPS: unknown name 421" [ "$(curl -sS -o /dev/null -w '%{http_code}' -k --resolve "evil.example:$TLS_PORT:127.0.0.1" "https://evil.example:$TLS_PORT/")" = 421 ]
+# A renewed certificate (another key and serial, written over the mounted files) is served
+# after a graceful reload, without restarting nginx.
+serial_served() { openssl s_client -connect 127.0.0.1:$TLS_PORT -servername www.foobar.com </dev/null 2>/dev/null | openssl x509 -noout -serial; }
+old_serial=$(serial_served)
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=www.foobar.com \
+  -keyout "$TMP/new.key" 2>/dev/null \
+  | openssl x509 -req -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -days 1 -out "$TMP/new.pem" \
+      -extfile <(printf 'subjectAltName=DNS:www.foobar.com,DNS:foobar.com') 2>/dev/null
+chmod 644 "$TMP/new.key"
+cat "$TMP/new.pem" >"$TMP/certs/fullchain.pem"
+# Half-written: the new certificate with the old key. Served as before until the key follows.
+sleep 3
+check "renewal half-written: the old certificate still served" [ "$(serial_served)" = "$old_serial" ]
+cat "$TMP/new.key" >"$TMP/certs/privkey.pem"
+new_serial=$(openssl x509 -in "$TMP/new.pem" -noout -serial)
+serves_serial() { [ "$(serial_served)" = "$1" ]; }
+check "renewed certificate served within 5 s" wait_for serves_serial "$new_serial"
+check "renewal: nginx master not restarted" [ "$(docker exec webtest-web cat /run/nginx/nginx.pid)" = 1 ]
+check "renewal: the new certificate verifies" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${T[@]}" $s/)" = 200 ]
 
 # --- API proxy
 e=$(curl -sS -H 'X-Request-Id: abc.DEF_12-3' -H 'X-Forwarded-For: 6.6.6.6' "${H[@]}" $u/api/echo)
