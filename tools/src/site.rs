@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read as _;
-use std::path::Path;
+use std::net::ToSocketAddrs as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
@@ -85,6 +86,24 @@ fn site_url(settings: &Settings) -> String {
     format!("http://{host}:{port}")
 }
 
+/// Where the site's HTTPS is unless told: the host of [`default_site_url`] (loopback when it
+/// names the site itself) at `HTTPS_PORT` (8443 by default), found as that is. The requests
+/// still name www.foobar.com (SNI, `Host`).
+pub fn default_tls_url() -> String {
+    tls_url(&Settings::of_checkout())
+}
+
+fn tls_url(settings: &Settings) -> String {
+    let site = site_url(settings);
+    let host = reqwest::Url::parse(&site)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .filter(|host| host != SITE_HOST && host != "foobar.com")
+        .unwrap_or_else(|| "127.0.0.1".to_owned());
+    let port = settings.get("HTTPS_PORT").unwrap_or_else(|| "8443".into());
+    format!("https://{host}:{port}")
+}
+
 fn direct_url(settings: &Settings) -> String {
     let port = settings
         .get("APP_DIRECT_PORT")
@@ -114,10 +133,16 @@ impl Settings {
             .and_then(|root| Settings::resolved_by(&mut compose_config(&root)))
             .unwrap_or_else(|| {
                 Settings(
-                    ["FOOBAR_URL", "HTTP_BIND", "HTTP_PORT", "APP_DIRECT_PORT"]
-                        .into_iter()
-                        .filter_map(|name| Some((name.to_owned(), std::env::var(name).ok()?)))
-                        .collect(),
+                    [
+                        "FOOBAR_URL",
+                        "HTTP_BIND",
+                        "HTTP_PORT",
+                        "HTTPS_PORT",
+                        "APP_DIRECT_PORT",
+                    ]
+                    .into_iter()
+                    .filter_map(|name| Some((name.to_owned(), std::env::var(name).ok()?)))
+                    .collect(),
                 )
             })
     }
@@ -159,6 +184,53 @@ fn builder(timeout: Duration) -> reqwest::ClientBuilder {
         // measure this client, not the site.
         .pool_max_idle_per_host(0)
         .timeout(timeout)
+}
+
+/// An `https://` base at an address (`https://127.0.0.1:8443`) becomes the site's name at that
+/// address: SNI and the certificate's check ask for www.foobar.com, as a browser's would. The
+/// CAs trusted: `FOOBAR_CA_FILE` if set, else the local CA `make up` made
+/// (`.secrets/tls/ca.pem`) beside the public ones, if the checkout has it. Other bases pass.
+fn over_tls(
+    base: &str,
+    builder: reqwest::ClientBuilder,
+) -> Result<(String, reqwest::ClientBuilder)> {
+    let Ok(mut url) = reqwest::Url::parse(base) else {
+        return Ok((base.to_owned(), builder));
+    };
+    if url.scheme() != "https" {
+        return Ok((base.to_owned(), builder));
+    }
+    let mut builder = builder;
+    let ca = std::env::var_os("FOOBAR_CA_FILE")
+        .filter(|file| !file.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            let local = crate::repo_root().ok()?.join(".secrets/tls/ca.pem");
+            local.exists().then_some(local)
+        });
+    if let Some(ca) = ca {
+        let pem = std::fs::read(&ca).with_context(|| format!("reading {}", ca.display()))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .ok()
+            .filter(|certificates| !certificates.is_empty())
+            .with_context(|| format!("{}: no PEM certificate in it", ca.display()))?;
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    let host = url.host_str().unwrap_or_default().to_owned();
+    if host != SITE_HOST {
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addr = (host.trim_matches(['[', ']']), port)
+            .to_socket_addrs()
+            .with_context(|| format!("resolving {host}"))?
+            .next()
+            .with_context(|| format!("{host} has no address"))?;
+        builder = builder.resolve(SITE_HOST, addr);
+        url.set_host(Some(SITE_HOST))
+            .context("the site's name as the URL's host")?;
+    }
+    Ok((base_url(url.as_str()), builder))
 }
 
 fn base_url(base: &str) -> String {
@@ -453,13 +525,13 @@ impl Site {
         Site::with_timeout(base, TIMEOUT)
     }
 
-    /// Requests time out after `timeout`, answer body included.
+    /// Requests time out after `timeout`, answer body included. An `https://` base is reached
+    /// as a browser reaches the site: see [`over_tls`].
     pub fn with_timeout(base: &str, timeout: Duration) -> Result<Site> {
-        let client = builder(timeout)
-            .build()
-            .context("building the HTTP client")?;
+        let (base, builder) = over_tls(&base_url(base), builder(timeout))?;
+        let client = builder.build().context("building the HTTP client")?;
         Ok(Site {
-            base: base_url(base),
+            base,
             client,
             session: None,
         })
@@ -483,10 +555,16 @@ impl Site {
 
     /// A request for `path` on `host` (use [`SITE_HOST`] for the site itself).
     pub fn request_to(&self, host: &str, method: Method, path: &str) -> RequestBuilder {
-        let request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .header(HOST, host);
+        let url = format!("{}{path}", self.base);
+        // A base that names the host already says it (HTTP/1.1's Host, HTTP/2's :authority):
+        // a second Host header beside :authority is a request nginx refuses (400).
+        let named = reqwest::Url::parse(&url).is_ok_and(|url| url.host_str() == Some(host));
+        let request = self.client.request(method, url);
+        let request = if named {
+            request
+        } else {
+            request.header(HOST, host)
+        };
         match &self.session {
             Some(session) => request.header(COOKIE, session.cookie()),
             None => request,
@@ -596,11 +674,37 @@ impl Site {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
 
     use reqwest::header::HeaderValue;
 
     use super::*;
+
+    #[test]
+    fn an_https_address_is_reached_by_the_site_name_and_plain_http_as_given() {
+        let plain = Site::new("http://127.0.0.1:8080/").unwrap();
+        let tls = Site::new("https://127.0.0.1:8443").unwrap();
+        let named = Site::new("https://www.foobar.com").unwrap();
+
+        assert_eq!(plain.base(), "http://127.0.0.1:8080");
+        assert_eq!(tls.base(), "https://www.foobar.com:8443");
+        assert_eq!(named.base(), "https://www.foobar.com");
+    }
+
+    #[test]
+    fn a_ca_file_that_is_not_a_certificate_is_refused_by_name() {
+        let dir = std::env::temp_dir().join(format!("foobar-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("ca.pem");
+        std::fs::write(&file, "not a certificate").unwrap();
+
+        std::env::set_var("FOOBAR_CA_FILE", &file);
+        let refused = Site::new("https://127.0.0.1:8443").err();
+        std::env::remove_var("FOOBAR_CA_FILE");
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let error = format!("{:#}", refused.expect("refused"));
+        assert!(error.contains("ca.pem"), "{error}");
+    }
 
     #[test]
     fn random_accounts_follow_the_rules_and_never_print_their_password() {

@@ -10,7 +10,7 @@ use foobar_tools::{compose_ok, wait_until, Site, SITE_HOST};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{fresh_name, https_port, local_ca, utc_now};
+use crate::helpers::{fresh_name, https_port, utc_now};
 
 const SECURITY_HEADERS: [&str; 4] = [
     "x-content-type-options",
@@ -393,30 +393,19 @@ async fn app_outage_shows_maintenance_page_and_a_new_app_container_is_reached_wi
     );
 }
 
-/// A client of the site over HTTPS as a browser is one: it asks for www.foobar.com (SNI, and
-/// the name the certificate must carry) at the published HTTPS port (`HTTPS_PORT`, which make
-/// exports), and trusts only the local CA that `make up` made the site's certificate with.
-fn https_site() -> (reqwest::Client, String) {
-    let port = https_port();
-    let ca = local_ca();
-    let ca = std::fs::read(&ca).unwrap_or_else(|err| panic!("{}: {err}", ca.display()));
-    let client = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-        .resolve(SITE_HOST, ([127, 0, 0, 1], port).into())
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    (client, format!("https://{SITE_HOST}:{port}"))
+/// The site over HTTPS as a browser reaches it: www.foobar.com (SNI, and the name the
+/// certificate must carry) at the published HTTPS port (`HTTPS_PORT`, which make exports), the
+/// certificate checked against the local CA that `make up` made it with (the tools trust it).
+fn https_site() -> Site {
+    Site::new(&format!("https://127.0.0.1:{}", https_port())).unwrap()
 }
 
 #[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
 async fn the_page_is_served_over_https_with_a_certificate_of_the_local_ca_http2_and_hsts() {
-    let (client, base) = https_site();
+    let site = https_site();
 
-    let response = client.get(format!("{base}/")).send().await.unwrap();
+    let response = site.get("/").await.unwrap();
 
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -434,13 +423,11 @@ async fn the_page_is_served_over_https_with_a_certificate_of_the_local_ca_http2_
 #[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
 async fn signing_up_over_https_sets_a_secure_session_cookie_and_plain_http_carries_no_hsts() {
-    let (client, base) = https_site();
+    let site = https_site();
     let account = Account::random("smoke").unwrap();
 
-    let response = client
-        .post(format!("{base}/api/users"))
-        .json(&account.credentials())
-        .send()
+    let response = site
+        .post_json("/api/users", &account.credentials())
         .await
         .unwrap();
 
