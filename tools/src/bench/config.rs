@@ -13,6 +13,11 @@ pub struct Config {
     #[serde(flatten)]
     pub urls: StackUrls,
 
+    /// The site's HTTPS (requests name www.foobar.com, for SNI and Host). By default the site's
+    /// host at HTTPS_PORT (from the environment or .env).
+    #[arg(long, env = "FOOBAR_TLS_URL", default_value_t = crate::site::default_tls_url())]
+    pub tls_url: String,
+
     /// Quick preset for CI: fewer, shorter runs (the options below still override it).
     #[arg(long)]
     pub short: bool,

@@ -47,20 +47,28 @@ pub enum Case {
     PageBare,
     PageWebNetns,
     PageStack,
+    PageStackTls,
+    PageStackNewConnection,
+    PageStackTlsNewConnection,
     ReadAppNetns,
     ReadAppPublished,
     ReadStack,
+    ReadStackTls,
     Pgbench,
 }
 
 impl Case {
-    pub const ALL: [Case; 7] = [
+    pub const ALL: [Case; 11] = [
         Case::PageBare,
         Case::PageWebNetns,
         Case::PageStack,
+        Case::PageStackTls,
+        Case::PageStackNewConnection,
+        Case::PageStackTlsNewConnection,
         Case::ReadAppNetns,
         Case::ReadAppPublished,
         Case::ReadStack,
+        Case::ReadStackTls,
         Case::Pgbench,
     ];
 
@@ -69,15 +77,37 @@ impl Case {
             Case::PageBare => "page: bare nginx on the host",
             Case::PageWebNetns => "page: stack's nginx, inside web's netns",
             Case::PageStack => "page: through the published port",
+            Case::PageStackTls => "page: HTTPS, through the published port",
+            Case::PageStackNewConnection => "page: a new connection per request",
+            Case::PageStackTlsNewConnection => {
+                "page: HTTPS, a new connection per request, session resumed"
+            }
             Case::ReadAppNetns => "GET /api/posts/{id}: app, inside its netns",
             Case::ReadAppPublished => "GET /api/posts/{id}: app, its published port",
             Case::ReadStack => "GET /api/posts/{id}: through the stack",
+            Case::ReadStackTls => "GET /api/posts/{id}: HTTPS, through the stack",
             Case::Pgbench => "pgbench -S in the db container (TCP)",
         }
     }
 
     fn is_page(self) -> bool {
-        matches!(self, Case::PageBare | Case::PageWebNetns | Case::PageStack)
+        matches!(
+            self,
+            Case::PageBare
+                | Case::PageWebNetns
+                | Case::PageStack
+                | Case::PageStackTls
+                | Case::PageStackNewConnection
+                | Case::PageStackTlsNewConnection
+        )
+    }
+
+    /// A new connection per request (`Connection: close`).
+    fn new_connections(self) -> bool {
+        matches!(
+            self,
+            Case::PageStackNewConnection | Case::PageStackTlsNewConnection
+        )
     }
 
     /// Measured from inside a container's network namespace (needs root, for nsenter).
@@ -87,7 +117,7 @@ impl Case {
 }
 
 /// The ratios the report gives: (numerator, denominator, what it says, target).
-pub const RATIOS: [(Case, Case, &str, Option<f64>); 6] = [
+pub const RATIOS: [(Case, Case, &str, Option<f64>); 9] = [
     (
         Case::PageStack,
         Case::PageBare,
@@ -123,6 +153,24 @@ pub const RATIOS: [(Case, Case, &str, Option<f64>); 6] = [
         Case::Pgbench,
         "read: stack / pgbench -S",
         Some(0.35),
+    ),
+    (
+        Case::PageStackTls,
+        Case::PageStack,
+        "page: HTTPS / HTTP, keep-alive",
+        None,
+    ),
+    (
+        Case::ReadStackTls,
+        Case::ReadStack,
+        "read: HTTPS / HTTP, keep-alive",
+        None,
+    ),
+    (
+        Case::PageStackTlsNewConnection,
+        Case::PageStackNewConnection,
+        "page, a connection per request: HTTPS / HTTP",
+        None,
     ),
 ];
 
@@ -289,6 +337,18 @@ fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Resu
                 url: format!("{}{read}", config.urls.url),
                 place: wrk::Place::Host,
             },
+            Case::PageStackTls | Case::PageStackTlsNewConnection => Target::Wrk {
+                url: format!("{}/", config.tls_url),
+                place: wrk::Place::Host,
+            },
+            Case::PageStackNewConnection => Target::Wrk {
+                url: format!("{}/", config.urls.url),
+                place: wrk::Place::Host,
+            },
+            Case::ReadStackTls => Target::Wrk {
+                url: format!("{}{read}", config.tls_url),
+                place: wrk::Place::Host,
+            },
             Case::Pgbench => Target::Pgbench,
         })
     };
@@ -308,6 +368,7 @@ fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Resu
         connections: connections(case),
         threads: config.threads,
         duration,
+        close: case.new_connections(),
     };
 
     eprintln!("warming up: {} s of each", WARM_UP.as_secs());
