@@ -328,7 +328,7 @@ test-stack: ## Separate test stack: smoke tests, deploys, short drills, short lo
 	  done
 
 test-tls: ## Scan your stack's HTTPS with testssl.sh (HTTPS_PORT): fails on a finding of severity HIGH or CRITICAL
-	HTTPS_PORT=$(HTTPS_PORT) tools/tls-scan $(SITE_ADDR):$(HTTPS_PORT)
+	tools/tls-scan $(SITE_ADDR):$(HTTPS_PORT)
 
 test-smoke: ## Smoke tests against your running stack (FOOBAR_URL, from HTTP_BIND/HTTP_PORT); they add a few posts
 	cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 smoke::

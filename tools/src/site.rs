@@ -186,6 +186,12 @@ fn builder(timeout: Duration) -> reqwest::ClientBuilder {
         .timeout(timeout)
 }
 
+/// The local CA that `make up` made the site's certificate with: `.secrets/tls/ca.pem` in the
+/// checkout (`None` outside one).
+pub fn local_ca() -> Option<PathBuf> {
+    Some(crate::repo_root().ok()?.join(".secrets/tls/ca.pem"))
+}
+
 /// An `https://` base at an address (`https://127.0.0.1:8443`) becomes the site's name at that
 /// address: SNI and the certificate's check ask for www.foobar.com, as a browser's would. The
 /// CAs trusted: `FOOBAR_CA_FILE` if set, else the local CA `make up` made
@@ -204,10 +210,7 @@ fn over_tls(
     let ca = std::env::var_os("FOOBAR_CA_FILE")
         .filter(|file| !file.is_empty())
         .map(PathBuf::from)
-        .or_else(|| {
-            let local = crate::repo_root().ok()?.join(".secrets/tls/ca.pem");
-            local.exists().then_some(local)
-        });
+        .or_else(|| local_ca().filter(|local| local.exists()));
     if let Some(ca) = ca {
         let pem = std::fs::read(&ca).with_context(|| format!("reading {}", ca.display()))?;
         let certificates = reqwest::Certificate::from_pem_bundle(&pem)

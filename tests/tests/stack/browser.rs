@@ -31,7 +31,7 @@ use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use foobar_tools::stack::delete_accounts;
 
-use crate::helpers::{fresh_name, https_port, local_ca};
+use crate::helpers::fresh_name;
 use foobar_tools::{Site, SITE_HOST};
 use serde_json::{json, Value};
 
@@ -366,17 +366,26 @@ fn trusting_the_local_ca(dir: &Path) -> Result<PathBuf> {
     let nssdb = dir.join(".pki/nssdb");
     std::fs::create_dir_all(&nssdb)?;
     let db = format!("sql:{}", nssdb.display());
-    let ca = local_ca();
+    let ca = foobar_tools::site::local_ca()
+        .ok_or("no checkout: the local CA is its .secrets/tls/ca.pem")?
+        .display()
+        .to_string();
     for args in [
         vec!["-N", "-d", &db, "--empty-password"],
-        vec!["-A", "-d", &db, "-t", "C,,", "-n", "foobar-local-ca", "-i"],
+        vec![
+            "-A",
+            "-d",
+            &db,
+            "-t",
+            "C,,",
+            "-n",
+            "foobar-local-ca",
+            "-i",
+            &ca,
+        ],
     ] {
-        let mut certutil = Command::new("certutil");
-        certutil.args(&args);
-        if args[0] == "-A" {
-            certutil.arg(&ca);
-        }
-        let output = certutil
+        let output = Command::new("certutil")
+            .args(&args)
             .output()
             .map_err(|e| format!("certutil (libnss3-tools; sudo make deps installs it): {e}"))?;
         if !output.status.success() {
@@ -388,6 +397,14 @@ fn trusting_the_local_ca(dir: &Path) -> Result<PathBuf> {
         }
     }
     Ok(dir.to_owned())
+}
+
+/// The port the site's HTTPS is published on, from [`foobar_tools::site::default_tls_url`].
+fn https_port() -> Result<u16> {
+    let url = url::Url::parse(&foobar_tools::site::default_tls_url())?;
+    Ok(url
+        .port_or_known_default()
+        .ok_or("no port in the HTTPS URL")?)
 }
 
 /// Where the site is for the browser and for the test's own HTTP client.
@@ -416,7 +433,7 @@ fn browser_target(site_url: &str) -> Result<Target> {
         None => return Err(format!("no host in {site_url}").into()),
     };
     Ok(Target {
-        page_url: format!("https://{SITE_HOST}:{}/", https_port()),
+        page_url: format!("https://{SITE_HOST}:{}/", https_port()?),
         api_url: format!("http://{target}:{port}"),
         resolve_to: target,
     })

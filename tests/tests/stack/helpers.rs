@@ -31,18 +31,3 @@ pub fn leaving_the_guestbook_as_found<T>(what: &str, act: impl FnOnce() -> T) ->
     );
     result
 }
-
-/// The port the site's HTTPS is published on: `HTTPS_PORT` (make exports it), else 8443.
-pub fn https_port() -> u16 {
-    std::env::var("HTTPS_PORT")
-        .ok()
-        .filter(|port| !port.is_empty())
-        .map_or(8443, |port| port.parse().expect("HTTPS_PORT is a port"))
-}
-
-/// The local CA that `make up` made the site's certificate with (`.secrets/tls/ca.pem`).
-pub fn local_ca() -> std::path::PathBuf {
-    foobar_tools::repo_root()
-        .expect("the checkout")
-        .join(".secrets/tls/ca.pem")
-}

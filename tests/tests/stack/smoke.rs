@@ -10,7 +10,7 @@ use foobar_tools::{compose_ok, wait_until, Site, SITE_HOST};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{fresh_name, https_port, utc_now};
+use crate::helpers::{fresh_name, utc_now};
 
 const SECURITY_HEADERS: [&str; 4] = [
     "x-content-type-options",
@@ -394,10 +394,10 @@ async fn app_outage_shows_maintenance_page_and_a_new_app_container_is_reached_wi
 }
 
 /// The site over HTTPS as a browser reaches it: www.foobar.com (SNI, and the name the
-/// certificate must carry) at the published HTTPS port (`HTTPS_PORT`, which make exports), the
-/// certificate checked against the local CA that `make up` made it with (the tools trust it).
+/// certificate must carry) where HTTPS is published ([`foobar_tools::site::default_tls_url`]),
+/// the certificate checked against the local CA that `make up` made it with (the tools trust it).
 fn https_site() -> Site {
-    Site::new(&format!("https://127.0.0.1:{}", https_port())).unwrap()
+    Site::new(&foobar_tools::site::default_tls_url()).unwrap()
 }
 
 #[tokio::test]
