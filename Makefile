@@ -20,7 +20,12 @@ OFFLINE ?= $(call setting,OFFLINE)
 # MONITORING=1 (command line or .env): Prometheus, Alertmanager and the exporters beside the
 # site, through Compose's monitoring profile, for every compose command make runs.
 MONITORING ?= $(call setting,MONITORING)
-COMPOSE_PROFILES ?= $(if $(filter 1,$(MONITORING)),monitoring)
+# ACME=1 (with TLS_DIR=tls): the site's certificate from Let's Encrypt (docs/https.md), the acme
+# service through Compose's acme profile.
+ACME ?= $(call setting,ACME)
+comma := ,
+space := $() $()
+COMPOSE_PROFILES ?= $(subst $(space),$(comma),$(strip $(if $(filter 1,$(MONITORING)),monitoring) $(if $(filter 1,$(ACME)),acme)))
 export COMPOSE_PROFILES
 # The tools reach the site where web is published (loopback when it listens on every address).
 SITE_ADDR = $(if $(filter 0.0.0.0,$(HTTP_BIND)),127.0.0.1,$(HTTP_BIND))
@@ -62,7 +67,7 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   COMPOSE_PROFILES=monitoring PROMETHEUS_PORT=29090 ALERTMANAGER_PORT=29093
 
 .PHONY: help deps preflight preflight-test check-host env base-image binary build build-app deploy up down clean logs ps status slow-clients \
-        figures test test-app test-db check-nginx check-dns test-stack test-tls test-smoke test-browser spof load bench monitoring-cost profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-spike cluster-status test-cluster lint schema
+        figures acme-drill test test-app test-db check-nginx check-dns test-stack test-tls test-smoke test-browser spof load bench monitoring-cost profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-spike cluster-status test-cluster lint schema
 
 help: ## List the targets
 	@echo "foobar.com: nginx -> actix-web -> PostgreSQL on one host. Quick start: make up; make test"
@@ -165,11 +170,11 @@ up: preflight env build ## Start the stack (installs what is missing; writes .en
 	echo "healthy in $$((ms / 1000)).$$((ms % 1000 / 100)) s: curl -H 'Host: www.foobar.com' $(FOOBAR_URL)/"; \
 	echo "HTTPS: curl --cacert $(TLS_LOCAL)/ca.pem --resolve www.foobar.com:$(HTTPS_PORT):$(SITE_ADDR) https://www.foobar.com:$(HTTPS_PORT)/"
 
-down: ## Stop and remove the containers, the monitoring's too (the data volumes are kept)
-	$(COMPOSE) --profile monitoring down --remove-orphans
+down: ## Stop and remove the containers, the monitoring's and acme's too (the data volumes are kept)
+	$(COMPOSE) --profile monitoring --profile acme down --remove-orphans
 
-clean: ## Remove the containers, the data volumes and the project's images (web, app, db, monitoring, base)
-	$(COMPOSE) --profile monitoring down --remove-orphans --volumes --rmi all
+clean: ## Remove the containers, the data volumes and the project's images (web, app, db, monitoring, acme, base)
+	$(COMPOSE) --profile monitoring --profile acme down --remove-orphans --volumes --rmi all
 	docker image rm foobar/debian:bookworm 2>/dev/null || true
 
 logs: ## Follow the logs of all services
@@ -325,7 +330,14 @@ test-stack: ## Separate test stack: smoke tests, deploys, short drills, short lo
 	  $(TEST_ENV) $(MAKE) --no-print-directory test-tls; \
 	  for test in $(STACK_TESTS); do \
 	    $(TEST_ENV) cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 $$test::; \
-	  done
+	  done; \
+	  $(MAKE) --no-print-directory acme-drill $(MODE_ENV)
+
+# Its own stack (project foobar-acme, ports 38080 and 38443) with pebble; removed at the end.
+acme-drill: ## ACME offline: certbot gets and renews 90-second certificates from pebble through nginx, under the probe over HTTPS
+	@echo "$(MODE_LINE)"
+	@$(MAKE) --no-print-directory $(IMAGE_INPUTS) $(MODE_ENV)
+	$(MODE_ENV) APP_REVISION=$(APP_REVISION) tools/acme-drill
 
 test-tls: ## Scan your stack's HTTPS with testssl.sh (HTTPS_PORT): fails on a finding of severity HIGH or CRITICAL
 	tools/tls-scan $(SITE_ADDR):$(HTTPS_PORT)

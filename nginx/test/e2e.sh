@@ -17,9 +17,9 @@ pass=0; fail=0
 ok()  { pass=$((pass+1)); echo "ok   $*"; }
 bad() { fail=$((fail+1)); echo "FAIL $*"; }
 check() { local name=$1; shift; if "$@" >"$TMP/out" 2>&1; then ok "$name"; else bad "$name"; sed "s/^/     /" "$TMP/out"; fi; }
-standin() { docker run -d --name "$1" --network $NET --network-alias app --entrypoint nginx \
+standin() { docker run -d --name "$1" --network $NET --network-alias "${2:-app}" --entrypoint nginx \
   -v "$HERE/standin.conf:/tmp/standin.conf:ro" $IMG -c /tmp/standin.conf -g 'daemon off;' >/dev/null; }
-cleanup() { docker rm -f webtest-web webtest-a webtest-b webtest-c webtest-filler >/dev/null 2>&1; docker network rm $NET >/dev/null 2>&1; }
+cleanup() { docker rm -f webtest-web webtest-a webtest-b webtest-c webtest-filler webtest-acme >/dev/null 2>&1; docker network rm $NET >/dev/null 2>&1; }
 served_by() { curl -sS "${H[@]}" $u/api/echo | sed -n 's/.*served_by":"\([^"]*\)".*/\1/p'; }
 hdr() { curl -sS -D- -o /dev/null "$@" | tr -d '\r'; }
 wait_for() { local _; for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
@@ -78,6 +78,17 @@ check "dotfile 404" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" $u/.e
 check "dotdir 404" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" $u/foo/.git/config)" = 404 ]
 h=$(curl -sS -D- "${H[@]}" $u/nope.html)
 check "unknown path: HTML 404 page with headers" bash -c 'grep -q "^HTTP/1.1 404" <<<"$1" && grep -q "Page not found" <<<"$1" && grep -q "^X-Frame-Options: DENY" <<<"$1"' _ "$h"
+
+# --- ACME HTTP-01 (conf.d/acme-challenge.conf): passed to acme:8402 for both names, else 404
+c=/.well-known/acme-challenge/tok3n
+check "ACME challenge without an acme service: 404" bash -c '[ "$(curl -sS -w " %{http_code}" -H Host:www.foobar.com '"$u$c"')" = "no ACME challenge is pending
+ 404" ]'
+standin webtest-acme acme
+answers() { [ "$(curl -sS -H "Host:$1" "$u$c")" = "key-authorization for $c, asked of $1" ]; }
+check "ACME challenge for www.foobar.com answered by acme" wait_for answers www.foobar.com
+check "ACME challenge for foobar.com answered by acme, not redirected" answers foobar.com
+check "apex: the rest still 301" grep -q '^HTTP/1.1 301' <<<"$(hdr -H Host:foobar.com "$u/.well-known/other")"
+docker rm -f webtest-acme >/dev/null
 
 # --- HTTPS (conf.d/tls.conf): the mounted certificate, Mozilla intermediate, HSTS, Secure cookies
 check "HTTPS: / 200 with the mounted certificate, verified" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${T[@]}" $s/)" = 200 ]
