@@ -29,7 +29,13 @@ COMPOSE_PROFILES ?= $(subst $(space),$(comma),$(strip $(if $(filter 1,$(MONITORI
 export COMPOSE_PROFILES
 # The tools reach the site where web is published (loopback when it listens on every address).
 SITE_ADDR = $(if $(filter 0.0.0.0,$(HTTP_BIND)),127.0.0.1,$(HTTP_BIND))
-FOOBAR_URL ?= $(or $(call setting,FOOBAR_URL),http://$(SITE_ADDR):$(HTTP_PORT))
+# HTTPS: plain HTTP only redirects there (but for make load and make bench, below).
+FOOBAR_URL ?= $(or $(call setting,FOOBAR_URL),https://$(SITE_ADDR):$(HTTPS_PORT))
+HTTP_URL = http://$(SITE_ADDR):$(HTTP_PORT)
+# The CA the site's certificate is checked against by make status: FOOBAR_CA_FILE, else TLS_DIR's
+# ca.pem (make up's local CA), else the system's (a public certificate: ACME).
+TLS_DIR ?= $(call setting,TLS_DIR)
+SITE_CA = $(or $(FOOBAR_CA_FILE),$(wildcard $(or $(TLS_DIR),$(TLS_LOCAL))/ca.pem))
 export HTTP_BIND HTTP_PORT HTTPS_PORT APP_DIRECT_PORT FOOBAR_URL
 # The images' tag. The tests build and run their own (test), so your stack's images stay as
 # they are.
@@ -63,7 +69,7 @@ TEST_HTTP_PORT := 28080
 TEST_HTTPS_PORT := 28443
 TEST_APP_DIRECT_PORT := 28000
 TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(TEST_HTTP_PORT) HTTPS_PORT=$(TEST_HTTPS_PORT) \
-  APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=http://127.0.0.1:$(TEST_HTTP_PORT) $(MODE_ENV) \
+  APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=https://127.0.0.1:$(TEST_HTTPS_PORT) $(MODE_ENV) \
   COMPOSE_PROFILES=monitoring PROMETHEUS_PORT=29090 ALERTMANAGER_PORT=29093
 
 .PHONY: help deps preflight preflight-test check-host env base-image binary build build-app deploy up down clean logs ps status slow-clients \
@@ -167,8 +173,9 @@ up: preflight env build ## Start the stack (installs what is missing; writes .en
 	@start=$$(date +%s%N); \
 	$(COMPOSE) up -d --wait; \
 	ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
-	echo "healthy in $$((ms / 1000)).$$((ms % 1000 / 100)) s: curl -H 'Host: www.foobar.com' $(FOOBAR_URL)/"; \
-	echo "HTTPS: curl --cacert $(TLS_LOCAL)/ca.pem --resolve www.foobar.com:$(HTTPS_PORT):$(SITE_ADDR) https://www.foobar.com:$(HTTPS_PORT)/"
+	echo "healthy in $$((ms / 1000)).$$((ms % 1000 / 100)) s:" \
+	  "curl $(if $(SITE_CA),--cacert $(SITE_CA) )--resolve www.foobar.com:$(HTTPS_PORT):$(SITE_ADDR) https://www.foobar.com:$(HTTPS_PORT)/"; \
+	echo "plain HTTP redirects there: curl -i -H 'Host: www.foobar.com' $(HTTP_URL)/"
 
 down: ## Stop and remove the containers, the monitoring's and acme's too (the data volumes are kept)
 	$(COMPOSE) --profile monitoring --profile acme down --remove-orphans
@@ -185,11 +192,14 @@ ps: ## Show the services and their health
 
 # Container healthchecks are liveness (a database outage must not restart the app), so all three
 # can be "healthy" while users get errors: this asks the site itself, through nginx, as users do.
-status: ## One line: does the site answer end to end (page, API, database) through nginx?
-	@code() { curl -s -o /dev/null -m 5 -w '%{http_code}' -H 'Host: www.foobar.com' "$(FOOBAR_URL)$$1" || true; }; \
+status: ## One line: does the site answer end to end over HTTPS (page, API, database) through nginx, and plain HTTP redirect?
+	@site=https://www.foobar.com:$(HTTPS_PORT); \
+	  code() { curl -s -o /dev/null -m 5 -w '%{http_code}' $(if $(SITE_CA),--cacert "$(SITE_CA)") \
+	    --resolve www.foobar.com:$(HTTPS_PORT):$(SITE_ADDR) "$$site$$1" || true; }; \
 	  page=$$(code /); api=$$(code /api/health); db=$$(code /api/ready); \
-	  if [ "$$page$$api$$db" = 200200200 ]; then verdict=OK; else verdict=FAILING; fi; \
-	  echo "$(FOOBAR_URL): page $$page, API $$api, database $$db: $$verdict"; [ $$verdict = OK ]
+	  plain=$$(curl -s -o /dev/null -m 5 -w '%{http_code}' -H 'Host: www.foobar.com' "$(HTTP_URL)/" || true); \
+	  if [ "$$page$$api$$db$$plain" = 200200200301 ]; then verdict=OK; else verdict=FAILING; fi; \
+	  echo "$$site at $(SITE_ADDR): page $$page, API $$api, database $$db; plain HTTP $$plain: $$verdict"; [ $$verdict = OK ]
 
 deploy: ## Ship the working tree's app and measure downtime: STRATEGY=single (default) or blue-green
 	$(MODE_ENV) tools/deploy
@@ -206,8 +216,8 @@ slow-clients: build ## Slow-client drill (root): one attacker's slowloris agains
 # the trap runs. $(1) is the harness's command line.
 LOAD_COMPOSE := $(COMPOSE) -f docker-compose.yml -f tools/compose.load.yml
 define with_app_published
-	trap '$(COMPOSE) up -d --wait --no-deps app' EXIT; \
-	  $(LOAD_COMPOSE) up -d --wait --no-deps app; \
+	trap '$(COMPOSE) up -d --wait --no-deps app web' EXIT; \
+	  $(LOAD_COMPOSE) up -d --wait --no-deps app web; \
 	  $(1) & pid=$$!; \
 	  trap 'kill -TERM $$pid 2>/dev/null; wait $$pid' TERM HUP; \
 	  status=0; wait $$pid || status=$$?; exit $$status
@@ -218,13 +228,13 @@ OHA_VERSION := 1.16.0
 load: ## Ramp each endpoint to saturation (oha): knee, plots, ratios to the app alone and pgbench (LOAD_ARGS)
 	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)
 	cargo build -q -p foobar-tools --bin foobar-load
-	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-load -- --url "$(FOOBAR_URL)" \
+	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-load -- --url "$(HTTP_URL)" \
 	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(LOAD_ARGS))
 
 bench: ## Cost per request (wrk): each tier beside its ceiling (bare nginx, the app alone, pgbench) (BENCH_ARGS)
 	@command -v wrk >/dev/null && [ -x /usr/sbin/nginx ] || { echo "missing: wrk or nginx. Run: sudo make deps" >&2; exit 1; }
 	cargo build -q -p foobar-tools --bin foobar-bench
-	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-bench -- --url "$(FOOBAR_URL)" \
+	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-bench -- --url "$(HTTP_URL)" \
 	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(BENCH_ARGS))
 
 monitoring-cost: ## make bench and make load with the monitoring off, then on, side by side; its memory (stack up; LOAD_ARGS)
@@ -342,7 +352,7 @@ acme-drill: ## ACME offline: certbot gets and renews 90-second certificates from
 test-tls: ## Scan your stack's HTTPS with testssl.sh (HTTPS_PORT): fails on a finding of severity HIGH or CRITICAL
 	tools/tls-scan $(SITE_ADDR):$(HTTPS_PORT)
 
-test-smoke: ## Smoke tests against your running stack (FOOBAR_URL, from HTTP_BIND/HTTP_PORT); they add a few posts
+test-smoke: ## Smoke tests against your running stack (FOOBAR_URL, from HTTP_BIND/HTTPS_PORT); they add a few posts
 	cargo test -p foobar-tests --test stack -- --ignored --test-threads=1 smoke::
 
 # Headless chromium through chromedriver (make deps installs both); screenshots of each step in

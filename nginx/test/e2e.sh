@@ -19,7 +19,7 @@ bad() { fail=$((fail+1)); echo "FAIL $*"; }
 check() { local name=$1; shift; if "$@" >"$TMP/out" 2>&1; then ok "$name"; else bad "$name"; sed "s/^/     /" "$TMP/out"; fi; }
 standin() { docker run -d --name "$1" --network $NET --network-alias "${2:-app}" --entrypoint nginx \
   -v "$HERE/standin.conf:/tmp/standin.conf:ro" $IMG -c /tmp/standin.conf -g 'daemon off;' >/dev/null; }
-cleanup() { docker rm -f webtest-web webtest-a webtest-b webtest-c webtest-filler webtest-acme >/dev/null 2>&1; docker network rm $NET >/dev/null 2>&1; }
+cleanup() { docker rm -f webtest-web webtest-redirect webtest-a webtest-b webtest-c webtest-filler webtest-acme >/dev/null 2>&1; docker network rm $NET >/dev/null 2>&1; }
 served_by() { curl -sS "${H[@]}" $u/api/echo | sed -n 's/.*served_by":"\([^"]*\)".*/\1/p'; }
 hdr() { curl -sS -D- -o /dev/null "$@" | tr -d '\r'; }
 wait_for() { local _; for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done; return 1; }
@@ -36,8 +36,10 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=ww
   | openssl x509 -req -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -days 1 -out "$TMP/certs/fullchain.pem" \
       -extfile <(printf 'subjectAltName=DNS:www.foobar.com,DNS:foobar.com') 2>/dev/null
 chmod 644 "$TMP/certs/privkey.pem"
+# Plain HTTP serves the site here (HTTPS_REDIRECT_PORT empty, as in the cluster), so each check
+# below runs over either; the redirect of the default setting is checked on a second container.
 docker run -d --name webtest-web --network $NET -p 127.0.0.1:$PORT:8080 -p 127.0.0.1:$TLS_PORT:8443 \
-  -v "$TMP/certs:/etc/nginx/certs:ro" ${WEB_OPTS:-} $IMG >/dev/null
+  -e HTTPS_REDIRECT_PORT= -v "$TMP/certs:/etc/nginx/certs:ro" ${WEB_OPTS:-} $IMG >/dev/null
 wait_for curl -fs -o /dev/null $u/nginx-health || { docker logs webtest-web; cleanup; echo "FAIL web did not start"; exit 1; }
 
 # --- no app yet: placeholder, maintenance
@@ -88,7 +90,25 @@ answers() { [ "$(curl -sS -H "Host:$1" "$u$c")" = "key-authorization for $c, ask
 check "ACME challenge for www.foobar.com answered by acme" wait_for answers www.foobar.com
 check "ACME challenge for foobar.com answered by acme, not redirected" answers foobar.com
 check "apex: the rest still 301" grep -q '^HTTP/1.1 301' <<<"$(hdr -H Host:foobar.com "$u/.well-known/other")"
-docker rm -f webtest-acme >/dev/null
+
+# --- the default: plain HTTP redirected to HTTPS at the published port (HTTPS_REDIRECT_PORT),
+# but the ACME challenge. A second container, its plain HTTP on $RPORT.
+RPORT=$((PORT + 2)); r=http://127.0.0.1:$RPORT
+docker run -d --name webtest-redirect --network $NET -p 127.0.0.1:$RPORT:8080 -e HTTPS_REDIRECT_PORT=9443 \
+  -v "$TMP/certs:/etc/nginx/certs:ro" ${WEB_OPTS:-} $IMG >/dev/null
+wait_for curl -fs -o /dev/null $r/nginx-health || bad "redirecting web did not start"
+h=$(hdr -H Host:www.foobar.com "$r/a/b?c=1")
+check "redirect: www over plain HTTP 301 to https://www at HTTPS_REDIRECT_PORT" bash -c 'grep -q "^HTTP/1.1 301" <<<"$1" && grep -qx "Location: https://www.foobar.com:9443/a/b?c=1" <<<"$1"' _ "$h"
+check "redirect: no HSTS on plain HTTP" bash -c '! grep -qi "^Strict-Transport-Security" <<<"$1"' _ "$h"
+check "redirect: the apex straight to https://www" grep -qx 'Location: https://www.foobar.com:9443/x' <<<"$(hdr -H Host:foobar.com:8080 "$r/x")"
+check "redirect: the API too (POST)" grep -q '^HTTP/1.1 301' <<<"$(hdr -H Host:www.foobar.com -d '{}' "$r/api/posts")"
+check "redirect: ACME challenge answered by acme, not redirected" bash -c '[ "$(curl -sS -H Host:foobar.com '"$r$c"')" = "key-authorization for '"$c"', asked of foobar.com" ]'
+check "redirect: unknown host still 421" [ "$(curl -sS -o /dev/null -w '%{http_code}' -H Host:evil.example $r/)" = 421 ]
+check "redirect: health on the default server" [ "$(curl -sS $r/nginx-health)" = ok ]
+docker rm -f webtest-redirect webtest-acme >/dev/null
+check "redirect to 443: the URL names no port" bash -c 'docker run --rm -e HTTPS_REDIRECT_PORT=443 --entrypoint sh '"$IMG"' -c "tls-watch --init >/dev/null 2>&1 && cat /run/nginx/http-redirect.conf" | grep -qx "  default \"\";"'
+check "HTTPS_REDIRECT_PORT not a port: the container stops, naming it" bash -c 'out=$(docker run --rm -e HTTPS_REDIRECT_PORT=84x3 '"$IMG"' 2>&1); [ $? != 0 ] && grep -q "HTTPS_REDIRECT_PORT=84x3 is not a port" <<<"$out"'
+
 
 # --- HTTPS (conf.d/tls.conf): the mounted certificate, Mozilla intermediate, HSTS, Secure cookies
 check "HTTPS: / 200 with the mounted certificate, verified" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${T[@]}" $s/)" = 200 ]

@@ -18,21 +18,30 @@ use serde_json::{json, Value};
 pub const SITE_HOST: &str = "www.foobar.com";
 
 /// Where the tools find the site unless told (`--url`, `FOOBAR_URL`): `FOOBAR_URL`, else where
-/// Compose publishes web, `http://HTTP_BIND:HTTP_PORT` (loopback when HTTP_BIND is every
-/// address; 127.0.0.1 and 8080 by default), as Compose resolves them from the environment and
-/// `.env` ([`Settings`]), so that a tool run directly goes where the stack is.
+/// Compose publishes web's HTTPS, `https://HTTP_BIND:HTTPS_PORT` (loopback when HTTP_BIND is
+/// every address; 127.0.0.1 and 8443 by default; plain HTTP there only redirects), as Compose
+/// resolves them from the environment and `.env` ([`Settings`]), so that a tool run directly
+/// goes where the stack is. Requests name www.foobar.com ([`Site`]).
 pub fn default_site_url() -> String {
     site_url(&Settings::of_checkout())
+}
+
+/// The site's plain HTTP where Compose publishes it, `http://HTTP_BIND:HTTP_PORT` (8080 by
+/// default): `make load` and `make bench` turn its redirect off for their runs
+/// (tools/compose.load.yml), to measure plain HTTP beside HTTPS and the tiers below.
+pub fn default_http_url() -> String {
+    http_url(&Settings::of_checkout())
 }
 
 /// Where a harness reaches the stack: the site through nginx, and the app alone (published for
 /// the run by tools/compose.load.yml). Options of `foobar-load` and `foobar-bench`.
 #[derive(Debug, Clone, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct StackUrls {
-    /// Base URL of the site, through nginx (requests carry `Host: www.foobar.com`).
+    /// Base URL of the site's plain HTTP, through nginx (requests carry
+    /// `Host: www.foobar.com`), its redirect turned off for the run (tools/compose.load.yml).
     /// By default where Compose publishes web (HTTP_BIND and HTTP_PORT, from the environment or
     /// .env).
-    #[arg(long, env = "FOOBAR_URL", default_value_t = default_site_url())]
+    #[arg(long, env = "FOOBAR_HTTP_URL", default_value_t = default_http_url())]
     pub url: String,
 
     /// The app itself, without nginx: where tools/compose.load.yml publishes it (APP_DIRECT_PORT,
@@ -77,13 +86,22 @@ fn site_url(settings: &Settings) -> String {
     if let Some(url) = settings.get("FOOBAR_URL") {
         return url;
     }
-    let host = match settings.get("HTTP_BIND") {
+    let port = settings.get("HTTPS_PORT").unwrap_or_else(|| "8443".into());
+    format!("https://{}:{port}", published_host(settings))
+}
+
+fn http_url(settings: &Settings) -> String {
+    let port = settings.get("HTTP_PORT").unwrap_or_else(|| "8080".into());
+    format!("http://{}:{port}", published_host(settings))
+}
+
+/// The address web publishes on (HTTP_BIND), loopback when that is every address.
+fn published_host(settings: &Settings) -> String {
+    match settings.get("HTTP_BIND") {
         None => "127.0.0.1".to_owned(),
         Some(any) if any == "0.0.0.0" => "127.0.0.1".to_owned(),
         Some(host) => host,
-    };
-    let port = settings.get("HTTP_PORT").unwrap_or_else(|| "8080".into());
-    format!("http://{host}:{port}")
+    }
 }
 
 /// Where the site's HTTPS is unless told: the host of [`default_site_url`] (loopback when it
@@ -950,7 +968,8 @@ mod tests {
 
     #[test]
     fn without_settings_the_defaults() {
-        assert_eq!(site_url(&settings(&[])), "http://127.0.0.1:8080");
+        assert_eq!(site_url(&settings(&[])), "https://127.0.0.1:8443");
+        assert_eq!(http_url(&settings(&[])), "http://127.0.0.1:8080");
         assert_eq!(direct_url(&settings(&[])), "http://127.0.0.1:18000");
     }
 
@@ -959,9 +978,9 @@ mod tests {
         assert_eq!(
             site_url(&settings(&[
                 ("HTTP_BIND", "0.0.0.0"),
-                ("HTTP_PORT", "8181")
+                ("HTTPS_PORT", "8181")
             ])),
-            "http://127.0.0.1:8181"
+            "https://127.0.0.1:8181"
         );
         assert_eq!(
             site_url(&settings(&[
@@ -971,8 +990,8 @@ mod tests {
             "http://site:1"
         );
         assert_eq!(
-            site_url(&settings(&[("FOOBAR_URL", ""), ("HTTP_PORT", "9090")])),
-            "http://127.0.0.1:9090",
+            site_url(&settings(&[("FOOBAR_URL", ""), ("HTTPS_PORT", "9443")])),
+            "https://127.0.0.1:9443",
             "empty is unset"
         );
     }
@@ -985,7 +1004,7 @@ mod tests {
              APP_DIRECT_PORT='18111'\nPOSTGRES_PASSWORD=x\n",
         );
         let settings = checkout.settings();
-        assert_eq!(site_url(&settings), "http://192.0.2.7:8181");
+        assert_eq!(http_url(&settings), "http://192.0.2.7:8181");
         assert_eq!(direct_url(&settings), "http://127.0.0.1:18111");
     }
 }

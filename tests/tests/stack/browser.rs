@@ -7,7 +7,7 @@
 //! The browser cannot be told `Host: www.foobar.com` like the other tests' client: it opens
 //! `https://www.foobar.com:HTTPS_PORT/`, and chromium's `--host-resolver-rules` sends that name
 //! to the host of the site's URL ([`foobar_tools::site::default_site_url`]: `FOOBAR_URL`, else
-//! `HTTP_BIND`/`HTTP_PORT` from the environment or `.env`). It trusts the local CA that
+//! `HTTP_BIND`/`HTTPS_PORT` from the environment or `.env`). It trusts the local CA that
 //! `make up` made the certificate with, as a user who ran `mkcert -install` does: in an NSS
 //! database of its own (a temporary `$HOME`, `certutil`), nowhere else.
 //!
@@ -414,15 +414,12 @@ struct Target {
     /// Where chromium must send that name: the URL's own host (loopback when the URL already
     /// names the site itself).
     resolve_to: String,
-    /// The site's URL with that host, for the test's API checks (which send `Host` themselves).
+    /// The site's URL, for the test's API checks (the tools' client names www.foobar.com there).
     api_url: String,
 }
 
 fn browser_target(site_url: &str) -> Result<Target> {
     let url = url::Url::parse(site_url)?;
-    let port = url
-        .port_or_known_default()
-        .ok_or_else(|| format!("no port in {site_url}"))?;
     let target = match url.host() {
         Some(url::Host::Domain(name)) if name == SITE_HOST || name == "foobar.com" => {
             "127.0.0.1".to_owned()
@@ -434,7 +431,7 @@ fn browser_target(site_url: &str) -> Result<Target> {
     };
     Ok(Target {
         page_url: format!("https://{SITE_HOST}:{}/", https_port()?),
-        api_url: format!("http://{target}:{port}"),
+        api_url: site_url.trim_end_matches('/').to_owned(),
         resolve_to: target,
     })
 }

@@ -75,14 +75,15 @@ async fn every_target_is_scraped_and_every_alert_rule_is_loaded() {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     assert!(down.is_empty(), "targets down after 60 s: {down:#?}");
-    // The four probes (page, HTTPS page, API, database) see the site up through nginx, the
-    // HTTPS one with the certificate checked against the site's CA, and its end far off.
+    // The four probes (the page, API and database over HTTPS, the certificate checked against
+    // the site's CA; plain HTTP's redirect) see the site up through nginx, and the
+    // certificate's end far off.
     let probes = prometheus("/api/v1/query?query=probe_success").await;
     let probes = probes["result"].as_array().unwrap();
     assert_eq!(probes.len(), 4, "{probes:#?}");
     assert!(probes.iter().all(|p| p["value"][1] == "1"), "{probes:#?}");
     let left = prometheus(
-        "/api/v1/query?query=probe_ssl_earliest_cert_expiry%7Bprobe%3D%22https%22%7D-time()",
+        "/api/v1/query?query=probe_ssl_earliest_cert_expiry%7Bprobe%3D%22page%22%7D-time()",
     )
     .await;
     let left: f64 = left["result"][0]["value"][1]

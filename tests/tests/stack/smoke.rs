@@ -206,33 +206,51 @@ async fn api_responses_carry_the_app_version_and_security_headers() {
     assert_eq!(body["version"], header);
 }
 
+/// The site's plain HTTP where it is published (HTTP_PORT), which only redirects to HTTPS.
+fn plain_site() -> Site {
+    Site::new(&foobar_tools::site::default_http_url()).unwrap()
+}
+
 #[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
-async fn apex_redirects_permanently_to_www_on_the_port_the_client_asked_for() {
-    let site = Site::from_env().unwrap();
-    for (host, path, location) in [
-        (
-            "foobar.com",
-            "/some/path?x=1",
-            "http://www.foobar.com/some/path?x=1",
-        ),
-        ("foobar.com:8081", "/x", "http://www.foobar.com:8081/x"),
+async fn plain_http_redirects_permanently_to_https_www_at_the_published_port_but_acme_challenges() {
+    let https = url::Url::parse(&foobar_tools::site::default_tls_url()).unwrap();
+    let port = match https.port_or_known_default().unwrap() {
+        443 => String::new(),
+        port => format!(":{port}"),
+    };
+    let site = plain_site();
+    for (host, method, path) in [
+        (SITE_HOST, Method::GET, "/some/path?x=1"),
+        ("foobar.com", Method::GET, "/x"),
+        ("foobar.com:8081", Method::GET, "/"),
+        (SITE_HOST, Method::POST, "/api/posts"),
     ] {
-        let response = site
-            .request_to(host, Method::GET, path)
-            .send()
-            .await
-            .unwrap();
+        let response = site.request_to(host, method, path).send().await.unwrap();
 
-        assert_eq!(response.status(), 301, "{host}");
-        assert_eq!(response.headers()["location"].to_str().unwrap(), location);
+        assert_eq!(response.status(), 301, "{host}{path}");
+        assert_eq!(
+            response.headers()["location"].to_str().unwrap(),
+            format!("https://{SITE_HOST}{port}{path}"),
+            "{host}{path}"
+        );
+        assert!(!response.headers().contains_key("strict-transport-security"));
     }
+
+    // The CA fetches its challenge over plain HTTP: passed on (to no acme service here).
+    let challenge = site.get("/.well-known/acme-challenge/token").await.unwrap();
+    assert_eq!(challenge.status(), 404);
+    assert_eq!(
+        challenge.text().await.unwrap(),
+        "no ACME challenge is pending\n"
+    );
 }
 
 #[tokio::test]
 #[ignore = "needs a running stack: make test-smoke, or make test"]
 async fn unknown_host_gets_a_clear_answer() {
-    let site = Site::from_env().unwrap();
+    // Over plain HTTP: over HTTP/2 a Host beside :authority is refused before any server.
+    let site = plain_site();
     let response = site
         .request_to("evil.example", Method::GET, "/")
         .send()
@@ -443,7 +461,8 @@ async fn signing_up_over_https_sets_a_secure_session_cookie_and_plain_http_carri
             .any(|part| part.trim().eq_ignore_ascii_case("secure")),
         "the session cookie is Secure over HTTPS: {cookie}"
     );
-    let plain = Site::from_env().unwrap().get("/").await.unwrap();
+    let plain = plain_site().get("/").await.unwrap();
+    assert_eq!(plain.status(), 301);
     assert!(
         !plain.headers().contains_key("strict-transport-security"),
         "no HSTS over plain HTTP"
