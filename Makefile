@@ -275,11 +275,11 @@ cluster-db-drill: ## The primary database fails under the probe DB_COUNT times (
 
 cluster-scale: ## Scaling out: the read's knee through the virtual IP with the app on 1, 2, 3 hosts (oha; SCALE_ARGS)
 	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)
-	FOOBAR_DB_EXEC="cluster/hosts db-exec" FOOBAR_APP_EXEC="cluster/hosts app-exec" cargo run -q -p foobar-tools --bin foobar-scale -- --url http://$$(cluster/hosts vip) $(SCALE_ARGS)
+	FOOBAR_DB_EXEC="cluster/hosts db-exec" FOOBAR_APP_EXEC="cluster/hosts app-exec" FOOBAR_CA_FILE=$$(cluster/hosts ca-file) cargo run -q -p foobar-tools --bin foobar-scale -- --url $$(cluster/hosts url) $(SCALE_ARGS)
 
 cluster-spike: ## Auto-scaling through a traffic spike: fixed at 1 and 3 app hosts, auto-scaled from 1 (oha, ~30 min; SPIKE_ARGS)
 	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)
-	FOOBAR_DB_EXEC="cluster/hosts db-exec" FOOBAR_APP_EXEC="cluster/hosts app-exec" cargo run -q -p foobar-tools --bin foobar-spike -- --url http://$$(cluster/hosts vip) $(SPIKE_ARGS)
+	FOOBAR_DB_EXEC="cluster/hosts db-exec" FOOBAR_APP_EXEC="cluster/hosts app-exec" FOOBAR_CA_FILE=$$(cluster/hosts ca-file) cargo run -q -p foobar-tools --bin foobar-spike -- --url $$(cluster/hosts url) $(SPIKE_ARGS)
 
 cluster-status: ## The cluster's hosts, Swarm nodes and services
 	cluster/hosts status

@@ -9,13 +9,19 @@
 # IMAGE_TAG (default latest): `make test` builds and runs its own, so it leaves yours alone.
 TAG=${IMAGE_TAG:-latest}
 IMAGES=("foobar/web:$TAG" "foobar/app:$TAG" "foobar/db-ha:$TAG" "foobar/lb:$TAG" "foobar/monitoring:$TAG"
-  "foobar/autoscaler:$TAG")
+  "foobar/autoscaler:$TAG" "foobar/acme:$TAG")
+# pebble (tests only) on the namespace hosts alone (cluster/pebble.yml).
+[ "$PROVIDER" = servers ] || IMAGES+=("foobar/pebble:$TAG")
 
 images() {
   local base=${BASE_IMAGE:-debian:bookworm-slim} here=$REPO/cluster
   log "building foobar/lb (cluster/lb), foobar/db-ha (cluster/db) and foobar/monitoring"
   docker build -q -t "foobar/lb:$TAG" --build-arg "BASE_IMAGE=$base" "$here/lb" >/dev/null
   docker build -q -t "foobar/monitoring:$TAG" --build-arg "BASE_IMAGE=$base" "$REPO/monitoring" >/dev/null
+  log "building foobar/acme (acme/)"
+  docker build -q -t "foobar/acme:$TAG" --target acme --build-arg "BASE_IMAGE=$base" "$REPO/acme" >/dev/null
+  [ "$PROVIDER" = servers ] \
+    || docker build -q -t "foobar/pebble:$TAG" --target pebble --build-arg "BASE_IMAGE=$base" "$REPO/acme" >/dev/null
   [ -s "$here/db/patroni.whl" ] || die "no cluster/db/patroni.whl (make patroni-wheel)"
   docker build -q -t "foobar/db-ha:$TAG" --build-arg "DB_IMAGE=foobar/db:$TAG" "$here/db" >/dev/null
   log "building foobar/autoscaler (cluster/autoscaler)"

@@ -14,17 +14,21 @@ stack_config() {
   # shellcheck disable=SC2163 # the names of the autoscaler's settings, exported for Compose
   export "${!CLUSTER_AUTOSCALE@}"
   local service
-  for service in web app db-ha lb monitoring autoscaler; do
+  for service in "${IMAGES[@]}"; do
+    service=${service#foobar/}; service=${service%:*}
     local var=${service^^}; export "FOOBAR_${var//-/_}_IMAGE=$(docker image inspect -f '{{.Id}}' "foobar/$service:${IMAGE_TAG:-latest}")"
   done
-  CLUSTER_ENGINE_SOCKET=$(engine_socket) CLUSTER_WEB_BACKENDS="$(addr 2):8080 $(addr 3):8080" CLUSTER_LB_PEERS="$(addr 2) $(addr 3)" \
-    CLUSTER_VIP_CIDR=$VIP/$CLUSTER_VIP_PREFIX CLUSTER_INTERFACE=$CLUSTER_INTERFACE CLUSTER_DB_PASSWORD_FILE="$DATA/db_password" \
+  # The certificate from pebble on the namespace hosts (cluster/pebble.yml), from .env's ACME
+  # settings (Let's Encrypt by default) on servers.
+  local files=(-f "$REPO/docker-compose.yml" -f "$REPO/cluster/stack.yml")
+  [ "$PROVIDER" = servers ] || files+=(-f "$REPO/acme/compose.pebble.yml" -f "$REPO/cluster/pebble.yml")
+  CLUSTER_ENGINE_SOCKET=$(engine_socket) CLUSTER_WEB_BACKENDS="$(addr 2):8443 $(addr 3):8443" CLUSTER_LB_PEERS="$(addr 2) $(addr 3)" \
+    CLUSTER_VIP_CIDR=$VIP/$CLUSTER_VIP_PREFIX CLUSTER_VIP=$VIP CLUSTER_INTERFACE=$CLUSTER_INTERFACE CLUSTER_DB_PASSWORD_FILE="$DATA/db_password" \
     CLUSTER_DB_REPLICATION_PASSWORD_FILE="$DATA/db_replication_password" \
-    CLUSTER_DB_REWIND_PASSWORD_FILE="$DATA/db_rewind_password" \
+    CLUSTER_DB_REWIND_PASSWORD_FILE="$DATA/db_rewind_password" CLUSTER_ACME_SYNC_TOKEN_FILE="$DATA/acme_sync_token" \
     CLUSTER_MONITORING_HOSTS_FILE="$DATA/monitoring/hosts.yml" CLUSTER_MONITORING_SITE_FILE="$DATA/monitoring/site.yml" \
     CLUSTER_MONITORING_REV="$(cat "$REPO/monitoring/prometheus-cluster.yml" "$DATA/monitoring/hosts.yml" "$DATA/monitoring/site.yml" | sha256sum | cut -c1-12)" \
-    COMPOSE_PROFILES=monitoring docker compose --project-directory "$REPO" -f "$REPO/docker-compose.yml" \
-      -f "$REPO/cluster/stack.yml" config --format json \
+    COMPOSE_PROFILES=monitoring,acme docker compose --project-directory "$REPO" "${files[@]}" config --format json \
     | jq '{version: "3.8"} + del(.name)
           | del(.services.db, .volumes.pgdata, .services["postgres-exporter"], .services["nginx-exporter"])
           | (.networks, .volumes, .secrets) |= map_values(if .external then . else del(.name) end)
@@ -54,10 +58,11 @@ engine_socket() {
 deploy() {
   images
   # The cluster's database is its own: random passwords (the app's role, replication's,
-  # pg_rewind's), kept with the engines' data.
+  # pg_rewind's), kept with the engines' data; and the token tls-sync fetches the certificate
+  # with.
   mkdir -p "$DATA"
   local secret
-  for secret in db_password db_replication_password db_rewind_password; do
+  for secret in db_password db_replication_password db_rewind_password acme_sync_token; do
     [ -s "$DATA/$secret" ] \
       || (umask 077; head -c 30 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$DATA/$secret")
   done
@@ -86,9 +91,10 @@ monitoring_targets() {
     printf -- '- { targets: ["%s:9100"], labels: { host: h%s } }\n' "$(addr "$n")" "$n"
   done >"$DATA/monitoring/hosts.yml"
   {
-    printf -- '- { targets: ["http://%s/"], labels: { probe: page, module: page } }\n' "$VIP"
-    printf -- '- { targets: ["http://%s/api/posts?limit=1"], labels: { probe: api, module: api } }\n' "$VIP"
-    printf -- '- { targets: ["http://%s/api/ready"], labels: { probe: database, module: api } }\n' "$VIP"
+    printf -- '- { targets: ["https://%s/"], labels: { probe: page, module: https } }\n' "$VIP"
+    printf -- '- { targets: ["https://%s/api/posts?limit=1"], labels: { probe: api, module: api_tls } }\n' "$VIP"
+    printf -- '- { targets: ["https://%s/api/ready"], labels: { probe: database, module: api_tls } }\n' "$VIP"
+    printf -- '- { targets: ["http://%s/"], labels: { probe: redirect, module: redirect } }\n' "$VIP"
   } >"$DATA/monitoring/site.yml"
 }
 
@@ -106,9 +112,58 @@ converged() {
   done
   db_whole || return 1
   local url
-  for url in "http://$(addr 2):8080" "http://$(addr 3):8080" "http://$VIP"; do
+  for url in "http://$(addr 2):8080" "http://$(addr 3):8080"; do
     curl -fsS -o /dev/null --max-time 2 -H 'Host: www.foobar.com' "$url/api/ready" 2>/dev/null || return 1
   done
+  # HTTPS with the site's certificate, on both load balancers and at the virtual IP.
+  site_ca >"$DATA/ca.pem.new" 2>/dev/null && [ -s "$DATA/ca.pem.new" ] && mv -f "$DATA/ca.pem.new" "$DATA/ca.pem" || return 1
+  local at
+  for at in "$(addr 2)" "$(addr 3)" "$VIP"; do
+    curl -fsS -o /dev/null --max-time 2 --cacert "$DATA/ca.pem" --resolve "www.foobar.com:443:$at" \
+      https://www.foobar.com/api/ready 2>/dev/null || return 1
+  done
+}
+
+# The CA the site's certificate chains to, as the acme task has it (pebble's root on the
+# namespace hosts; on servers with Let's Encrypt, the system's bundle): the tools trust it
+# (FOOBAR_CA_FILE, `cluster/hosts ca-file`).
+site_ca() {
+  local n id
+  for n in "${HOSTS[@]}"; do
+    id=$(hdocker_brief "$n" ps -q --filter label=com.docker.swarm.service.name=foobar_acme 2>/dev/null | head -n 1) || continue
+    [ -n "$id" ] && hdocker_brief "$n" exec "$id" cat /tls/ca.pem && return 0
+  done
+  return 1
+}
+
+# Renews the certificate now (the acme task's SIGUSR1) and waits until both load balancers
+# serve the new one.
+renew_certificate() {
+  local n id before
+  before=$(served_serial "$(addr 2)")
+  for n in "${HOSTS[@]}"; do
+    id=$(hdocker_brief "$n" ps -q --filter label=com.docker.swarm.service.name=foobar_acme 2>/dev/null | head -n 1) || continue
+    [ -n "$id" ] && hdocker_brief "$n" kill -s USR1 "$id" >/dev/null && break
+  done
+  [ -n "$id" ] || die "no acme task runs"
+  local _ s2 s3
+  for _ in $(seq 60); do
+    s2=$(served_serial "$(addr 2)") s3=$(served_serial "$(addr 3)")
+    if [ -n "$s2" ] && [ "$s2" != "$before" ] && [ "$s2" = "$s3" ]; then
+      log "both load balancers serve serial $s2 (was $before)"
+      # The CA too, for the tools: pebble's changes when it restarts.
+      site_ca >"$DATA/ca.pem.new" && [ -s "$DATA/ca.pem.new" ] && mv -f "$DATA/ca.pem.new" "$DATA/ca.pem"
+      return 0
+    fi
+    sleep 1
+  done
+  die "no new certificate on both load balancers within 60 s (h2: $s2, h3: $s3, was $before)"
+}
+
+# The serial of the certificate HAProxy at ADDR:443 serves for www.foobar.com.
+served_serial() {
+  openssl s_client -connect "$1:443" -servername www.foobar.com </dev/null 2>/dev/null \
+    | openssl x509 -noout -serial 2>/dev/null | sed 's/^serial=//'
 }
 
 

@@ -210,6 +210,15 @@ pub fn local_ca() -> Option<PathBuf> {
     Some(crate::repo_root().ok()?.join(".secrets/tls/ca.pem"))
 }
 
+/// The CA file the tools trust beside the public ones: `FOOBAR_CA_FILE` if set, else the local
+/// CA `make up` made (`.secrets/tls/ca.pem`), if the checkout has it.
+pub fn site_ca() -> Option<PathBuf> {
+    std::env::var_os("FOOBAR_CA_FILE")
+        .filter(|file| !file.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| local_ca().filter(|local| local.exists()))
+}
+
 /// An `https://` base at an address (`https://127.0.0.1:8443`) becomes the site's name at that
 /// address: SNI and the certificate's check ask for www.foobar.com, as a browser's would. The
 /// CAs trusted: `FOOBAR_CA_FILE` if set, else the local CA `make up` made
@@ -225,11 +234,7 @@ fn over_tls(
         return Ok((base.to_owned(), builder));
     }
     let mut builder = builder;
-    let ca = std::env::var_os("FOOBAR_CA_FILE")
-        .filter(|file| !file.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| local_ca().filter(|local| local.exists()));
-    if let Some(ca) = ca {
+    if let Some(ca) = site_ca() {
         let pem = std::fs::read(&ca).with_context(|| format!("reading {}", ca.display()))?;
         let certificates = reqwest::Certificate::from_pem_bundle(&pem)
             .ok()

@@ -39,6 +39,27 @@ fn vip() -> String {
     cluster_setting("CLUSTER_VIP")
 }
 
+/// The site as users reach it: HTTPS at the virtual IP, for www.foobar.com, its certificate
+/// checked against the CA the cluster's acme task got it from (`cluster/hosts ca-file`, which
+/// the tools are given as FOOBAR_CA_FILE).
+fn site_url() -> String {
+    std::env::set_var("FOOBAR_CA_FILE", ca_file());
+    format!("https://{}", vip())
+}
+
+fn ca_file() -> String {
+    let output = Command::new(repo_root().unwrap().join("cluster/hosts"))
+        .arg("ca-file")
+        .output()
+        .expect("run cluster/hosts ca-file");
+    assert!(
+        output.status.success(),
+        "cluster/hosts ca-file: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
 /// Host N's web server (host N is CLUSTER_NET.1N).
 fn web_url(host: u32) -> String {
     format!("http://{}.1{host}:8080", cluster_setting("CLUSTER_NET"))
@@ -153,13 +174,17 @@ fn a_fresh_cluster_has_three_managers_and_the_tasks_where_the_stack_file_puts_th
         })
         .sum();
     assert_eq!(autoscalers, 1, "one autoscaler task in the cluster");
+    // h1 also runs the certificate's acme task and pebble (cluster/pebble.yml), whose volume
+    // acme reads.
     assert_eq!(
         on[0],
         [
+            "foobar_acme",
             "foobar_app",
             "foobar_db1",
             "foobar_etcd1",
-            "foobar_node-exporter"
+            "foobar_node-exporter",
+            "foobar_pebble"
         ]
     );
     for host in [2, 3] {
@@ -175,6 +200,7 @@ fn a_fresh_cluster_has_three_managers_and_the_tasks_where_the_stack_file_puts_th
             "foobar_lb-keepalived",
             "foobar_node-exporter",
             "foobar_prometheus",
+            "foobar_tls-sync",
             "foobar_web",
         ];
         assert_eq!(on[host as usize - 1], edge, "h{host}");
@@ -234,9 +260,149 @@ async fn one_load_balancer_holds_the_virtual_ip_and_the_site_answers_there() {
     );
     assert_ne!(holders, [1], "h1 runs no load balancer");
 
-    let site = Site::new(&format!("http://{}", vip())).unwrap();
+    let site = Site::new(&site_url()).unwrap();
     assert_eq!(site.get("/").await.unwrap().status(), 200);
     assert_eq!(site.get("/api/ready").await.unwrap().status(), 200);
+}
+
+/// Host N's address (CLUSTER_NET.1N).
+fn host_addr(host: u32) -> String {
+    format!("{}.1{host}", cluster_setting("CLUSTER_NET"))
+}
+
+/// The serial of the certificate ADDR:443 serves for www.foobar.com, if it verifies against the
+/// cluster's CA for that name; `None` otherwise.
+fn served_serial(addr: &str) -> Option<String> {
+    let ca = ca_file();
+    let script = format!(
+        "openssl s_client -connect {addr}:443 -servername www.foobar.com -CAfile {ca} \
+         -verify_hostname www.foobar.com -verify_return_error </dev/null 2>/dev/null \
+         | openssl x509 -noout -serial"
+    );
+    let output = Command::new("bash").args(["-c", &script]).output().ok()?;
+    let serial = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .trim_start_matches("serial=")
+        .to_owned();
+    (output.status.success() && !serial.is_empty()).then_some(serial)
+}
+
+/// Both load balancers' serials, checked to be one valid certificate.
+fn the_served_serial() -> String {
+    let (h2, h3) = (served_serial(&host_addr(2)), served_serial(&host_addr(3)));
+    assert!(
+        h2.is_some() && h2 == h3,
+        "h2 and h3 serve the same valid certificate: {h2:?}, {h3:?}"
+    );
+    h2.unwrap()
+}
+
+fn renew_certificate() -> String {
+    assert!(
+        hosts_succeeds(&["renew-certificate"]),
+        "cluster/hosts renew-certificate"
+    );
+    the_served_serial()
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
+fn a_renewed_certificate_reaches_both_load_balancers_under_the_probe_and_either_answers_the_challenge(
+) {
+    std::env::set_var("FOOBAR_DB_EXEC", "cluster/hosts db-exec");
+    std::env::set_var("FOOBAR_APP_EXEC", "cluster/hosts app-exec");
+    // Plain HTTP on either load balancer: the site redirects, the ACME challenge goes through
+    // (to web, to acme, which has none pending).
+    for host in [2, 3] {
+        let base = format!("http://{}", host_addr(host));
+        let output = Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{redirect_url}",
+            ])
+            .args(["-H", "Host: www.foobar.com", &format!("{base}/a?b=1")])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "301 https://www.foobar.com/a?b=1",
+            "h{host}"
+        );
+        let output = Command::new("curl")
+            .args(["-sS", "-H", "Host: www.foobar.com"])
+            .arg(format!("{base}/.well-known/acme-challenge/none"))
+            .output()
+            .unwrap();
+        let body = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            body.contains("no ACME challenge is pending"),
+            "h{host}: {body}"
+        );
+    }
+    let before = the_served_serial();
+    let report_path = reports_dir().unwrap().join("cluster-renewal.json");
+    let stop_file = reports_dir().unwrap().join("cluster-renewal.stop");
+    let _ = std::fs::remove_file(&report_path);
+    let _ = std::fs::remove_file(&stop_file);
+    let mut probe = Command::new("cargo")
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "foobar-tools",
+            "--bin",
+            "foobar-probe",
+            "--",
+        ])
+        .args(["--url", &site_url(), "--writes", "--duration", "120"])
+        .args(["--quiet", "--name", "cluster-renewal", "--stop-file"])
+        .arg(&stop_file)
+        .current_dir(repo_root().unwrap())
+        .spawn()
+        .expect("run foobar-probe");
+    std::thread::sleep(Duration::from_secs(5));
+
+    let renewed = renew_certificate();
+    // New handshakes only, on connections the probe opens from now on.
+    std::thread::sleep(Duration::from_secs(5));
+    std::fs::write(&stop_file, b"").unwrap();
+    let probed = probe.wait().expect("foobar-probe ran");
+
+    assert_ne!(renewed, before, "a new certificate on both load balancers");
+    assert!(probed.success(), "foobar-probe: {probed}");
+    let summary = read_json::<ProbeReport>(&report_path).unwrap().summary;
+    println!(
+        "renewal: serial {before} -> {renewed} on h2 and h3; probe: {} sent, {} failed",
+        summary.sent, summary.failed
+    );
+    assert!(summary.sent > 0);
+    assert_eq!(summary.failed, 0, "no request failed: {summary:?}");
+    assert_eq!(summary.writes.lost, Some(0), "{:?}", summary.writes);
+
+    // The CA validates through the virtual IP: move it to the other load balancer (its
+    // keepalived killed; Swarm starts it again) and renew once more.
+    let holder = [2, 3].into_iter().find(|&host| holds_vip(host)).unwrap();
+    docker(
+        holder,
+        &["kill", &container_of(holder, "foobar_lb-keepalived")],
+    );
+    let other = 5 - holder;
+    assert!(
+        foobar_tools::wait_until(Duration::from_secs(10), || holds_vip(other)),
+        "the virtual IP moved to h{other}"
+    );
+    let again = renew_certificate();
+    assert_ne!(again, renewed, "validated through h{other} too");
+    println!("renewal validated through h{other}: serial {again}");
+    assert!(
+        foobar_tools::wait_until(Duration::from_secs(30), || {
+            !container_of(holder, "foobar_lb-keepalived").is_empty()
+        }),
+        "keepalived runs again on h{holder}"
+    );
 }
 
 #[tokio::test]
@@ -318,7 +484,7 @@ async fn a_post_is_on_a_synchronous_standby_when_acknowledged_and_standbys_refus
         format!("db{sync}"),
         "the primary commits synchronously to the standby Patroni names"
     );
-    let site = Site::new(&format!("http://{}", vip())).unwrap();
+    let site = Site::new(&site_url()).unwrap();
     let id = post_as_new_user(&site, "replicated", "on two hosts").await;
 
     // Flushed there before the 201; replayed (visible to queries) a moment later.
@@ -775,8 +941,9 @@ fn with_autoscaling_a_spike_adds_an_app_host_and_after_it_the_host_is_removed_wi
     let spike_at = Instant::now();
     let mut spike = Command::new("oha")
         .args(["--no-tui", "-q", "1200", "-c", "32", "-z", "100s"])
-        .args(["-H", "Host: www.foobar.com"])
-        .arg(format!("http://{}/api/posts?limit=1", vip()))
+        .args(["--cacert", &ca_file()])
+        .args(["--connect-to", &format!("www.foobar.com:443:{}:443", vip())])
+        .arg("https://www.foobar.com/api/posts?limit=1")
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("oha (make deps installs it)");
@@ -807,13 +974,7 @@ fn with_autoscaling_a_spike_adds_an_app_host_and_after_it_the_host_is_removed_wi
             "foobar-probe",
             "--",
         ])
-        .args([
-            "--url",
-            &format!("http://{}", vip()),
-            "--writes",
-            "--retry-writes",
-            "10",
-        ])
+        .args(["--url", &site_url(), "--writes", "--retry-writes", "10"])
         .args([
             "--duration",
             "300",

@@ -2,6 +2,7 @@
 //! [`Measurement`].
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -37,6 +38,44 @@ pub enum Pacing {
 
 /// oha's arguments for sending `request` for `duration` at `pacing`.
 pub fn args(request: &Request, pacing: Pacing, duration: Duration) -> Vec<String> {
+    args_trusting(request, pacing, duration, crate::site::site_ca().as_deref())
+}
+
+/// An `https://` URL at an address (`https://127.0.0.1:8443/...`) is sent to the site's name at
+/// that address, as a browser would (SNI and the certificate's check ask for www.foobar.com),
+/// trusting `ca` beside the system's CAs. Other URLs pass as they are.
+fn over_tls(url: &str, ca: Option<&Path>) -> (Vec<String>, String) {
+    let mut args = Vec::new();
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return (args, url.to_owned());
+    };
+    if parsed.scheme() != "https" {
+        return (args, url.to_owned());
+    }
+    if let Some(ca) = ca {
+        args.extend(["--cacert".into(), ca.display().to_string()]);
+    }
+    let host = parsed.host_str().unwrap_or_default().to_owned();
+    if host != SITE_HOST && parsed.set_host(Some(SITE_HOST)).is_ok() {
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        args.extend([
+            "--connect-to".into(),
+            format!(
+                "{SITE_HOST}:{port}:{}:{port}",
+                host.trim_matches(['[', ']'])
+            ),
+        ]);
+    }
+    (args, parsed.into())
+}
+
+fn args_trusting(
+    request: &Request,
+    pacing: Pacing,
+    duration: Duration,
+    ca: Option<&Path>,
+) -> Vec<String> {
+    let (tls, url) = over_tls(&request.url, ca);
     let mut args: Vec<String> = vec![
         "--no-tui".into(),
         "--output-format".into(),
@@ -70,7 +109,8 @@ pub fn args(request: &Request, pacing: Pacing, duration: Duration) -> Vec<String
             body.clone(),
         ]);
     }
-    args.push(request.url.clone());
+    args.extend(tls);
+    args.push(url);
     args
 }
 
@@ -222,6 +262,28 @@ mod tests {
             args.join(" "),
             "--no-tui --output-format json -z 10000ms -H Host: www.foobar.com -m GET -c 16 \
              http://127.0.0.1:18000/api/posts/7"
+        );
+    }
+
+    #[test]
+    fn an_https_url_at_an_address_goes_to_the_site_name_there_trusting_the_ca() {
+        let request = Request {
+            method: "GET",
+            url: "https://10.88.0.100/api/posts/7".into(),
+            cookie: None,
+            body: None,
+        };
+        let args = args_trusting(
+            &request,
+            Pacing::Closed { connections: 2 },
+            Duration::from_secs(1),
+            Some(Path::new("/x/ca.pem")),
+        );
+        assert_eq!(
+            args.join(" "),
+            "--no-tui --output-format json -z 1000ms -H Host: www.foobar.com -m GET -c 2 \
+             --cacert /x/ca.pem --connect-to www.foobar.com:443:10.88.0.100:443 \
+             https://www.foobar.com/api/posts/7"
         );
     }
 

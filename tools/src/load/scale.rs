@@ -28,8 +28,9 @@ const ALL_HOSTS: u32 = 3;
 /// What to ramp and how.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct ScaleConfig {
-    /// Base URL of the site: the cluster's virtual IP, `http://CLUSTER_VIP` of
-    /// cluster/cluster.env (`make cluster-scale` passes it). Requests carry `Host: www.foobar.com`.
+    /// Base URL of the site: the cluster's virtual IP, `https://CLUSTER_VIP` of
+    /// cluster/cluster.env (`make cluster-scale` passes it, and the CA in FOOBAR_CA_FILE).
+    /// Requests go to www.foobar.com at that address.
     #[arg(long)]
     pub url: String,
 

@@ -55,8 +55,9 @@ impl fmt::Display for RunKind {
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct SpikeConfig {
-    /// Base URL of the site: the cluster's virtual IP, `http://CLUSTER_VIP` (`make
-    /// cluster-spike` passes it). Requests carry `Host: www.foobar.com`.
+    /// Base URL of the site: the cluster's virtual IP, `https://CLUSTER_VIP` (`make
+    /// cluster-spike` passes it, and the CA in FOOBAR_CA_FILE). Requests go to www.foobar.com
+    /// at that address.
     #[arg(long)]
     pub url: String,
 
