@@ -225,10 +225,12 @@ endef
 
 # oha's version is pinned: the harness reads its JSON report.
 OHA_VERSION := 1.16.0
-load: ## Ramp each endpoint to saturation (oha): knee, plots, ratios to the app alone and pgbench (LOAD_ARGS)
+# make load's site: plain HTTP (the documented knees); LOAD_URL=$(FOOBAR_URL) ramps over HTTPS.
+LOAD_URL ?= $(HTTP_URL)
+load: ## Ramp each endpoint to saturation (oha): knee, plots, ratios to the app alone and pgbench (LOAD_ARGS; LOAD_URL=https://... over HTTPS)
 	command -v oha >/dev/null || cargo install oha --locked --version $(OHA_VERSION)
 	cargo build -q -p foobar-tools --bin foobar-load
-	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-load -- --url "$(HTTP_URL)" \
+	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-load -- --url "$(LOAD_URL)" \
 	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(LOAD_ARGS))
 
 bench: ## Cost per request (wrk): each tier beside its ceiling (bare nginx, the app alone, pgbench) (BENCH_ARGS)
