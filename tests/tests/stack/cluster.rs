@@ -265,6 +265,46 @@ async fn one_load_balancer_holds_the_virtual_ip_and_the_site_answers_there() {
     assert_eq!(site.get("/api/ready").await.unwrap().status(), 200);
 }
 
+/// foobar-probe (reads and writes) through the virtual IP over HTTPS until [`ProbeRun::stop`];
+/// its report is target/reports/NAME.json.
+struct ProbeRun {
+    child: std::process::Child,
+    stop_file: std::path::PathBuf,
+    report: std::path::PathBuf,
+}
+
+impl ProbeRun {
+    fn start(name: &str, args: &[&str]) -> ProbeRun {
+        let dir = reports_dir().unwrap();
+        let report = dir.join(format!("{name}.json"));
+        let stop_file = dir.join(format!("{name}.stop"));
+        let _ = std::fs::remove_file(&report);
+        let _ = std::fs::remove_file(&stop_file);
+        let child = Command::new("cargo")
+            .args(["run", "-q", "-p", "foobar-tools", "--bin", "foobar-probe"])
+            .args(["--", "--url", &site_url(), "--writes", "--quiet"])
+            .args(["--name", name, "--stop-file"])
+            .arg(&stop_file)
+            .args(args)
+            .current_dir(repo_root().unwrap())
+            .spawn()
+            .expect("run foobar-probe");
+        ProbeRun {
+            child,
+            stop_file,
+            report,
+        }
+    }
+
+    /// Stops it (it removes its writes) and returns what it saw.
+    fn stop(mut self) -> foobar_tools::probe::Report {
+        std::fs::write(&self.stop_file, b"").unwrap();
+        let status = self.child.wait().expect("foobar-probe ran");
+        assert!(status.success(), "foobar-probe: {status}");
+        read_json::<ProbeReport>(&self.report).unwrap().summary
+    }
+}
+
 /// Host N's address (CLUSTER_NET.1N).
 fn host_addr(host: u32) -> String {
     format!("{}.1{host}", cluster_setting("CLUSTER_NET"))
@@ -343,37 +383,15 @@ fn a_renewed_certificate_reaches_both_load_balancers_under_the_probe_and_either_
         );
     }
     let before = the_served_serial();
-    let report_path = reports_dir().unwrap().join("cluster-renewal.json");
-    let stop_file = reports_dir().unwrap().join("cluster-renewal.stop");
-    let _ = std::fs::remove_file(&report_path);
-    let _ = std::fs::remove_file(&stop_file);
-    let mut probe = Command::new("cargo")
-        .args([
-            "run",
-            "-q",
-            "-p",
-            "foobar-tools",
-            "--bin",
-            "foobar-probe",
-            "--",
-        ])
-        .args(["--url", &site_url(), "--writes", "--duration", "120"])
-        .args(["--quiet", "--name", "cluster-renewal", "--stop-file"])
-        .arg(&stop_file)
-        .current_dir(repo_root().unwrap())
-        .spawn()
-        .expect("run foobar-probe");
+    let probe = ProbeRun::start("cluster-renewal", &["--duration", "120"]);
     std::thread::sleep(Duration::from_secs(5));
 
     let renewed = renew_certificate();
     // New handshakes only, on connections the probe opens from now on.
     std::thread::sleep(Duration::from_secs(5));
-    std::fs::write(&stop_file, b"").unwrap();
-    let probed = probe.wait().expect("foobar-probe ran");
+    let summary = probe.stop();
 
     assert_ne!(renewed, before, "a new certificate on both load balancers");
-    assert!(probed.success(), "foobar-probe: {probed}");
-    let summary = read_json::<ProbeReport>(&report_path).unwrap().summary;
     println!(
         "renewal: serial {before} -> {renewed} on h2 and h3; probe: {} sent, {} failed",
         summary.sent, summary.failed
@@ -959,47 +977,21 @@ fn with_autoscaling_a_spike_adds_an_app_host_and_after_it_the_host_is_removed_wi
 
     // After it: the probe (reads, and keyed writes retried until acknowledged) through the
     // virtual IP while the autoscaler removes the host again.
-    let report_path = reports_dir().unwrap().join("cluster-autoscale-down.json");
-    let stop_file = reports_dir().unwrap().join("cluster-autoscale-down.stop");
-    let _ = std::fs::remove_file(&report_path);
-    let _ = std::fs::remove_file(&stop_file);
     let quiet_at = Instant::now();
-    let mut probe = Command::new("cargo")
-        .args([
-            "run",
-            "-q",
-            "-p",
-            "foobar-tools",
-            "--bin",
-            "foobar-probe",
-            "--",
-        ])
-        .args(["--url", &site_url(), "--writes", "--retry-writes", "10"])
-        .args([
-            "--duration",
-            "300",
-            "--quiet",
-            "--name",
-            "cluster-autoscale-down",
-        ])
-        .arg("--stop-file")
-        .arg(&stop_file)
-        .current_dir(repo_root().unwrap())
-        .spawn()
-        .expect("run foobar-probe");
+    let probe = ProbeRun::start(
+        "cluster-autoscale-down",
+        &["--retry-writes", "10", "--duration", "300"],
+    );
     let removed = foobar_tools::wait_until(REMOVED_WITHIN, || app_hosts_running() == 1);
     let removed_after = quiet_at.elapsed();
     // Requests keep coming for a while after the task stopped.
     std::thread::sleep(Duration::from_secs(5));
-    std::fs::write(&stop_file, b"").unwrap();
-    let probed = probe.wait().expect("foobar-probe ran");
+    let summary = probe.stop();
 
     assert!(
         removed,
         "back to one app host within {REMOVED_WITHIN:?} of the spike's end"
     );
-    assert!(probed.success(), "foobar-probe: {probed}");
-    let summary = read_json::<ProbeReport>(&report_path).unwrap().summary;
     println!(
         "autoscaling: back to one app host {removed_after:.1?} after the spike; probe: {} sent, {} failed",
         summary.sent, summary.failed
