@@ -163,7 +163,7 @@ renew_certificate() {
 # The serial of the certificate HAProxy at ADDR:443 serves for www.foobar.com.
 served_serial() {
   openssl s_client -connect "$1:443" -servername www.foobar.com </dev/null 2>/dev/null \
-    | openssl x509 -noout -serial 2>/dev/null | sed 's/^serial=//'
+    | openssl x509 -noout -serial 2>/dev/null | sed 's/^serial=//' || true
 }
 
 
