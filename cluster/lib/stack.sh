@@ -26,6 +26,7 @@ stack_config() {
     CLUSTER_VIP_CIDR=$VIP/$CLUSTER_VIP_PREFIX CLUSTER_VIP=$VIP CLUSTER_INTERFACE=$CLUSTER_INTERFACE CLUSTER_DB_PASSWORD_FILE="$DATA/db_password" \
     CLUSTER_DB_REPLICATION_PASSWORD_FILE="$DATA/db_replication_password" \
     CLUSTER_DB_REWIND_PASSWORD_FILE="$DATA/db_rewind_password" CLUSTER_ACME_SYNC_TOKEN_FILE="$DATA/acme_sync_token" \
+    CLUSTER_ACME_SYNC_CERT_FILE="$DATA/acme_sync_cert" CLUSTER_ACME_SYNC_KEY_FILE="$DATA/acme_sync_key" \
     CLUSTER_MONITORING_HOSTS_FILE="$DATA/monitoring/hosts.yml" CLUSTER_MONITORING_SITE_FILE="$DATA/monitoring/site.yml" \
     CLUSTER_MONITORING_REV="$(cat "$REPO/monitoring/prometheus-cluster.yml" "$DATA/monitoring/hosts.yml" "$DATA/monitoring/site.yml" | sha256sum | cut -c1-12)" \
     COMPOSE_PROFILES=monitoring,acme docker compose --project-directory "$REPO" "${files[@]}" config --format json \
@@ -58,14 +59,19 @@ engine_socket() {
 deploy() {
   images
   # The cluster's database is its own: random passwords (the app's role, replication's,
-  # pg_rewind's), kept with the engines' data; and the token tls-sync fetches the certificate
-  # with.
+  # pg_rewind's), kept with the engines' data; the token tls-sync fetches the certificate
+  # with, and the certificate and key acme-serve hands it over TLS with (tls-sync pins it).
   mkdir -p "$DATA"
   local secret
   for secret in db_password db_replication_password db_rewind_password acme_sync_token; do
     [ -s "$DATA/$secret" ] \
       || (umask 077; head -c 30 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$DATA/$secret")
   done
+  [ -s "$DATA/acme_sync_key" ] && [ -s "$DATA/acme_sync_cert" ] \
+    || (umask 077; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 36500 \
+      -subj /CN=acme -addext subjectAltName=DNS:acme \
+      -keyout "$DATA/acme_sync_key" -out "$DATA/acme_sync_cert" 2>/dev/null) \
+    || die "openssl could not make acme-serve's certificate"
   monitoring_targets
   log "deploying docker-compose.yml + cluster/stack.yml as stack foobar"
   stack_config >"$DATA/stack.json"
