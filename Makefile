@@ -234,7 +234,7 @@ load: ## Ramp each endpoint to saturation (oha): knee, plots, ratios to the app 
 	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(LOAD_ARGS))
 
 bench: ## Cost per request (wrk): each tier beside its ceiling (bare nginx, the app alone, pgbench) (BENCH_ARGS)
-	@command -v wrk >/dev/null && [ -x /usr/sbin/nginx ] || { echo "missing: wrk or nginx. Run: sudo make deps" >&2; exit 1; }
+	@command -v wrk >/dev/null && command -v openssl >/dev/null && [ -x /usr/sbin/nginx ] || { echo "missing: wrk, openssl or nginx. Run: sudo make deps" >&2; exit 1; }
 	cargo build -q -p foobar-tools --bin foobar-bench
 	$(call with_app_published,cargo run -q -p foobar-tools --bin foobar-bench -- --url "$(HTTP_URL)" \
 	    --direct-url http://127.0.0.1:$(APP_DIRECT_PORT) $(BENCH_ARGS))

@@ -14,6 +14,7 @@
 pub mod bare;
 mod config;
 pub mod cpu;
+pub mod s_time;
 pub mod wrk;
 
 use std::path::PathBuf;
@@ -50,6 +51,7 @@ pub enum Case {
     PageStackTls,
     PageStackNewConnection,
     PageStackTlsNewConnection,
+    TlsFullHandshake,
     ReadAppNetns,
     ReadAppPublished,
     ReadStack,
@@ -58,13 +60,14 @@ pub enum Case {
 }
 
 impl Case {
-    pub const ALL: [Case; 11] = [
+    pub const ALL: [Case; 12] = [
         Case::PageBare,
         Case::PageWebNetns,
         Case::PageStack,
         Case::PageStackTls,
         Case::PageStackNewConnection,
         Case::PageStackTlsNewConnection,
+        Case::TlsFullHandshake,
         Case::ReadAppNetns,
         Case::ReadAppPublished,
         Case::ReadStack,
@@ -81,6 +84,9 @@ impl Case {
             Case::PageStackNewConnection => "page: a new connection per request",
             Case::PageStackTlsNewConnection => {
                 "page: HTTPS, a new connection per request, session resumed"
+            }
+            Case::TlsFullHandshake => {
+                "HTTPS, a new connection per request, full handshake (s_time: 421, no SNI)"
             }
             Case::ReadAppNetns => "GET /api/posts/{id}: app, inside its netns",
             Case::ReadAppPublished => "GET /api/posts/{id}: app, its published port",
@@ -99,6 +105,7 @@ impl Case {
                 | Case::PageStackTls
                 | Case::PageStackNewConnection
                 | Case::PageStackTlsNewConnection
+                | Case::TlsFullHandshake
         )
     }
 
@@ -117,7 +124,7 @@ impl Case {
 }
 
 /// The ratios the report gives: (numerator, denominator, what it says, target).
-pub const RATIOS: [(Case, Case, &str, Option<f64>); 9] = [
+pub const RATIOS: [(Case, Case, &str, Option<f64>); 10] = [
     (
         Case::PageStack,
         Case::PageBare,
@@ -170,6 +177,12 @@ pub const RATIOS: [(Case, Case, &str, Option<f64>); 9] = [
         Case::PageStackTlsNewConnection,
         Case::PageStackNewConnection,
         "page, a connection per request: HTTPS / HTTP",
+        None,
+    ),
+    (
+        Case::TlsFullHandshake,
+        Case::PageStackTlsNewConnection,
+        "HTTPS, a connection per request: full handshake / resumed",
         None,
     ),
 ];
@@ -261,6 +274,7 @@ type Measured = (f64, Option<wrk::Run>, Option<cpu::PerRequest>);
 /// How a case is run.
 enum Target {
     Wrk { url: String, place: wrk::Place },
+    STime { addr: String },
     Pgbench,
     Skipped(String),
 }
@@ -349,6 +363,9 @@ fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Resu
                 url: format!("{}{read}", config.tls_url),
                 place: wrk::Place::Host,
             },
+            Case::TlsFullHandshake => Target::STime {
+                addr: host_port(&config.tls_url)?,
+            },
             Case::Pgbench => Target::Pgbench,
         })
     };
@@ -371,10 +388,22 @@ fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Resu
         close: case.new_connections(),
     };
 
+    let handshakes = |case: Case, addr: &str, duration| s_time::Load {
+        addr: addr.to_owned(),
+        processes: connections(case),
+        duration,
+    };
+
     eprintln!("warming up: {} s of each", WARM_UP.as_secs());
     for (case, target) in &targets {
-        if let Target::Wrk { url, place } = target {
-            wrk::run(&load(*case, url, WARM_UP), *place, interrupt)?;
+        match target {
+            Target::Wrk { url, place } => {
+                wrk::run(&load(*case, url, WARM_UP), *place, interrupt)?;
+            }
+            Target::STime { addr } => {
+                s_time::run(&handshakes(*case, addr, WARM_UP), interrupt)?;
+            }
+            Target::Pgbench | Target::Skipped(_) => {}
         }
     }
 
@@ -395,6 +424,10 @@ fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Resu
                         );
                     }
                     (run.rps, Some(run.clone()), run.requests)
+                }
+                Target::STime { addr } => {
+                    let run = s_time::run(&handshakes(*case, addr, duration), interrupt)?;
+                    (run.per_sec, None, run.connections)
                 }
                 Target::Pgbench => {
                     let tps = pgbench::select_tps(config.read_connections, duration, interrupt)?;
@@ -450,6 +483,18 @@ fn measure_all(config: Config, account: &Account, interrupt: &Interrupt) -> Resu
     })
 }
 
+/// `host:port` of an `https://` URL, for s_time.
+fn host_port(url: &str) -> Result<String> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("{url} is not a URL"))?;
+    let host = parsed
+        .host_str()
+        .with_context(|| format!("{url} has no host"))?;
+    let port = parsed
+        .port_or_known_default()
+        .with_context(|| format!("{url} has no port"))?;
+    Ok(format!("{host}:{port}"))
+}
+
 /// The median of `values` (the mean of the middle two for an even count); NaN when empty.
 pub fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
@@ -489,6 +534,7 @@ fn figure(case: Case, target: &Target, connections: u32, runs: Vec<Measured>) ->
         what: case.label().to_owned(),
         url: match target {
             Target::Wrk { url, .. } => Some(url.clone()),
+            Target::STime { addr } => Some(addr.clone()),
             _ => None,
         },
         connections,
