@@ -354,6 +354,24 @@ fn renew_certificate() -> String {
 
 #[test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
+fn a_tls_scan_of_the_virtual_ip_finds_nothing_high_or_critical() {
+    // HAProxy's TLS, as make test-tls scans nginx's on one server (same tool, same verdict).
+    let status = Command::new(repo_root().unwrap().join("tools/tls-scan"))
+        .arg(format!("{}:443", vip()))
+        .env("CA_FILE", ca_file())
+        .env("NAME", "cluster-testssl")
+        .status()
+        .expect("run tools/tls-scan");
+
+    assert!(
+        status.success(),
+        "tools/tls-scan {}:443: see target/reports/cluster-testssl.txt",
+        vip()
+    );
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
 fn a_renewed_certificate_reaches_both_load_balancers_under_the_probe_and_either_answers_the_challenge(
 ) {
     std::env::set_var("FOOBAR_DB_EXEC", "cluster/hosts db-exec");
