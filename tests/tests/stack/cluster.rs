@@ -354,6 +354,59 @@ fn renew_certificate() -> String {
 
 #[test]
 #[ignore = "needs the cluster: make test-cluster brings one up"]
+fn a_pair_older_than_the_one_served_is_refused_by_both_load_balancers() {
+    // Arrange: the pair the acme task hands out now, kept aside; then a renewal both serve.
+    let acme = container_of(1, "foobar_acme");
+    let in_acme = |script: &str| docker(1, &["exec", &acme, "sh", "-c", script]);
+    in_acme("cp /tls/fullchain.pem /tmp/older.pem && cp /tls/privkey.pem /tmp/older.key");
+    let renewed = renew_certificate();
+
+    // Act: the acme task hands out the older pair again, as one started on an older copy of
+    // its state would.
+    in_acme("cp /tmp/older.key /tls/privkey.pem && cp /tmp/older.pem /tls/fullchain.pem");
+    let handed_out = in_acme("openssl x509 -in /tls/fullchain.pem -noout -serial");
+    assert_ne!(
+        handed_out.trim_start_matches("serial="),
+        renewed,
+        "the acme task hands out the older pair"
+    );
+    // tls-sync asks every 5 s: three rounds.
+    std::thread::sleep(Duration::from_secs(16));
+
+    // Assert: both keep serving the renewal, and said why.
+    assert_eq!(
+        the_served_serial(),
+        renewed,
+        "both kept the newer certificate"
+    );
+    for host in [2, 3] {
+        // tls-sync says it on stderr, which `docker logs` keeps apart.
+        let container = container_of(host, "foobar_tls-sync");
+        let output = Command::new(repo_root().unwrap().join("cluster/hosts"))
+            .args([
+                "docker",
+                &host.to_string(),
+                "logs",
+                "--since",
+                "30s",
+                &container,
+            ])
+            .output()
+            .expect("run cluster/hosts docker N logs");
+        let logs = String::from_utf8_lossy(&output.stderr);
+        let refusals = logs
+            .lines()
+            .filter(|line| line.contains("older than the one served"))
+            .count();
+        assert_eq!(refusals, 1, "h{host}'s tls-sync said it once: {logs}");
+    }
+
+    // A renewal puts the acme task's own pair back in place for the tests after this one.
+    renew_certificate();
+}
+
+#[test]
+#[ignore = "needs the cluster: make test-cluster brings one up"]
 fn a_tls_scan_of_the_virtual_ip_finds_nothing_high_or_critical() {
     // HAProxy's TLS, as make test-tls scans nginx's on one server (same tool, same verdict).
     let status = Command::new(repo_root().unwrap().join("tools/tls-scan"))
