@@ -4,7 +4,7 @@
 //! straight to the app, and as `pgbench -S` in the database ([`Comparison`]). Then for each
 //! endpoint `oha` offers a fixed rate in steps that grow until the stack saturates ([`ramp`]);
 //! the knee is the highest rate still answered with p99 under 50 ms and no errors.
-//! A run is saved as `load.json` (a [`LoadReport`]) and `load.svg`.
+//! A run is saved as `load.json` (a [`LoadReport`]) and `load.svg`; over HTTPS as `load-https.*`.
 //!
 //! Then sign-ins, straight to the app ([`sign_in`]): their ramp, what one costs, and reads
 //! during a flood of them.
@@ -364,15 +364,30 @@ impl LoadReport {
         self.config.out.clone().map_or_else(crate::reports_dir, Ok)
     }
 
-    /// Writes `load.json`, `load.md` and `load.svg` into [`Self::out_dir`]; returns their paths.
+    /// Over HTTPS, so that a run over each scheme keeps its own report beside the other's.
+    fn over_https(&self) -> bool {
+        self.config.urls.url.starts_with("https:")
+    }
+
+    /// `load`, or `load-https` over HTTPS.
+    pub fn name(&self) -> &'static str {
+        if self.over_https() {
+            "load-https"
+        } else {
+            "load"
+        }
+    }
+
+    /// Writes `<name>.json`, `.md` and `.svg` into [`Self::out_dir`]; returns their paths.
     pub fn write(&self) -> Result<Vec<PathBuf>> {
-        crate::write_report(&self.out_dir()?, "load", self, &svg::render(self))
+        crate::write_report(&self.out_dir()?, self.name(), self, &svg::render(self))
     }
 }
 
 impl markdown::Page for LoadReport {
     fn title(&self) -> String {
-        "Scalability limit: foobar-load".into()
+        let over = if self.over_https() { " over HTTPS" } else { "" };
+        format!("Scalability limit{over}: foobar-load")
     }
 
     fn started_at(&self) -> Option<&str> {
@@ -769,6 +784,19 @@ mod tests {
         let page = markdown::page(&report());
         assert!(
             page.starts_with("# Scalability limit: foobar-load\n\nRun 2026-11-22 03:00 UTC · "),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn a_run_over_https_keeps_a_report_of_its_own() {
+        let mut report = report();
+        assert_eq!(report.name(), "load");
+        report.config.urls.url = "https://127.0.0.1:8443".into();
+        assert_eq!(report.name(), "load-https");
+        let page = markdown::page(&report);
+        assert!(
+            page.starts_with("# Scalability limit over HTTPS: foobar-load\n"),
             "{page}"
         );
     }
