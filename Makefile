@@ -72,7 +72,7 @@ TEST_ENV = COMPOSE_PROJECT_NAME=$(TEST_PROJECT) HTTP_BIND=127.0.0.1 HTTP_PORT=$(
   APP_DIRECT_PORT=$(TEST_APP_DIRECT_PORT) FOOBAR_URL=https://127.0.0.1:$(TEST_HTTPS_PORT) $(MODE_ENV) \
   COMPOSE_PROFILES=monitoring PROMETHEUS_PORT=29090 ALERTMANAGER_PORT=29093
 
-.PHONY: help deps preflight preflight-test check-host env base-image binary build build-app deploy up down clean logs ps status slow-clients \
+.PHONY: help deps preflight preflight-test check-host env base-image binary build build-app deploy up db-password down clean logs ps status slow-clients \
         figures acme-drill test test-app test-db check-nginx check-dns test-stack test-tls test-smoke test-browser spof load bench monitoring-cost profile patroni-wheel cluster-up cluster-down cluster-deploy cluster-drill cluster-db-drill cluster-scale cluster-spike cluster-status test-cluster lint schema
 
 help: ## List the targets
@@ -171,11 +171,26 @@ build-app: ## Build only the app image (used by deploy)
 
 up: preflight env build ## Start the stack (installs what is missing; writes .env on first run); wait until healthy. MONITORING=1: with Prometheus and alerts
 	@start=$$(date +%s%N); \
-	$(COMPOSE) up -d --wait; \
+	if ! $(COMPOSE) up -d --wait; then \
+	  app=$$($(COMPOSE) ps -aq app); last=$$([ -z "$$app" ] || docker logs --tail 3 "$$app" 2>&1); \
+	  printf "the app's last lines:\n%s\n" "$$last" >&2; \
+	  if printf '%s' "$$last" | grep -q 'refused the password'; then \
+	    echo "The database's data (volume pgdata) was made with another password than $(SECRET_FILE)" \
+	      "holds; the data is left as it is. Put that password back into $(SECRET_FILE), or give the" \
+	      "database the new one: make db-password; then make up. (Starting afresh deletes all the" \
+	      "data: docker compose down --volumes.)" >&2; \
+	  fi; exit 1; \
+	fi; \
 	ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
 	echo "healthy in $$((ms / 1000)).$$((ms % 1000 / 100)) s:" \
 	  "curl $(if $(SITE_CA),--cacert $(SITE_CA) )--resolve www.foobar.com:$(HTTPS_PORT):$(SITE_ADDR) https://www.foobar.com:$(HTTPS_PORT)/"; \
 	echo "plain HTTP redirects there: curl -i -H 'Host: www.foobar.com' $(HTTP_URL)/"
+
+db-password: ## Give the database's app role the password in .secrets/db_password, for data made with another (the data is left as it is)
+	@$(COMPOSE) up -d --wait db
+	$(COMPOSE) exec -T db sh -c 'password=$$(cat "$$POSTGRES_PASSWORD_FILE") psql -v ON_ERROR_STOP=1 -q \
+	  -U postgres -d postgres -v role="$$POSTGRES_USER"' <db/set-password.sql
+	@echo "the database's role $$($(COMPOSE) exec -T db printenv POSTGRES_USER) has the password of $(SECRET_FILE) now"
 
 down: ## Stop and remove the containers, the monitoring's and acme's too (the data volumes are kept)
 	$(COMPOSE) --profile monitoring --profile acme down --remove-orphans

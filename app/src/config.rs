@@ -76,6 +76,9 @@ pub struct DatabaseConfig {
     /// libpq connection URL (`DATABASE_URL`, with the password of `DATABASE_PASSWORD_FILE`
     /// put in when that is set). It holds the password, so it never prints.
     pub url: SecretString,
+    /// The setting the password came from, for errors: `DATABASE_PASSWORD_FILE` or
+    /// `DATABASE_URL`.
+    pub password_setting: &'static str,
     /// Upper bound of open connections (`DATABASE_POOL_SIZE`).
     pub pool_size: u32,
     /// Connections kept open while idle (`DATABASE_POOL_MIN_IDLE`).
@@ -229,7 +232,7 @@ where
 {
     let connection: ConnectionSettings = Vars::new(vars).extract()?;
     connection.check()?;
-    let (url, connect_timeout) = connection.into_url()?;
+    let (url, _, connect_timeout) = connection.into_url()?;
     Ok(with_connect_timeout(&url, connect_timeout))
 }
 
@@ -282,16 +285,21 @@ impl ConnectionSettings {
         )
     }
 
-    /// The URL with the password of the file put in, and the connect timeout.
-    fn into_url(self) -> Result<(SecretString, Duration), ConfigError> {
+    /// The URL with the password of the file put in, the setting the password came from, and
+    /// the connect timeout.
+    fn into_url(self) -> Result<(SecretString, &'static str, Duration), ConfigError> {
         let url = self
             .database_url
             .ok_or(ConfigError::Missing("DATABASE_URL"))?;
-        let url = match &self.database_password_file {
-            Some(path) => url_with_password_file(&url, path)?,
-            None => url,
+        let (url, password_setting) = match &self.database_password_file {
+            Some(path) => (
+                url_with_password_file(&url, path)?,
+                "DATABASE_PASSWORD_FILE",
+            ),
+            None => (url, "DATABASE_URL"),
         };
-        Ok((url, Duration::from_secs(self.database_connect_timeout_secs)))
+        let connect_timeout = Duration::from_secs(self.database_connect_timeout_secs);
+        Ok((url, password_setting, connect_timeout))
     }
 }
 
@@ -349,7 +357,7 @@ impl Settings {
     }
 
     fn into_config(self, connection: ConnectionSettings) -> Result<Config, ConfigError> {
-        let (url, connect_timeout) = connection.into_url()?;
+        let (url, password_setting, connect_timeout) = connection.into_url()?;
         Ok(Config {
             addr: self.app_addr,
             metrics_addr: self.app_metrics_addr,
@@ -358,6 +366,7 @@ impl Settings {
             revision: self.app_revision,
             database: DatabaseConfig {
                 url,
+                password_setting,
                 pool_size: self.database_pool_size,
                 min_idle: self.database_pool_min_idle,
                 pool_timeout: Duration::from_millis(self.database_pool_timeout_ms),

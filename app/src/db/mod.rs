@@ -89,18 +89,40 @@ pub enum MigrationError {
         timeout: Duration,
         last_error: diesel::ConnectionError,
     },
+    /// Not worth waiting for: the password will not change while the app waits.
+    #[error(
+        "the database refused the password ({setting} holds another one than the database's \
+         role; a data directory made with an earlier password keeps it): {reason}"
+    )]
+    PasswordRefused {
+        setting: &'static str,
+        /// The server's message, as one line.
+        reason: String,
+    },
     #[error("migration failed: {0}")]
     Failed(Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The server's answer to a wrong password (SQLSTATE 28P01), which libpq passes on as text only.
+fn is_password_refused(err: &diesel::ConnectionError) -> bool {
+    matches!(err, diesel::ConnectionError::BadConnection(message)
+        if message.contains("password authentication failed"))
+}
+
 /// Waits up to `config.startup_timeout` for the database, then applies pending migrations.
-/// Returns the versions it applied.
+/// Returns the versions it applied. A refused password fails at once.
 pub fn run_migrations(config: &DatabaseConfig) -> Result<Vec<String>, MigrationError> {
     let url = config.url_with_connect_timeout();
     let started = Instant::now();
     let mut conn = loop {
         match PgConnection::establish(url.expose_secret()) {
             Ok(conn) => break conn,
+            Err(err) if is_password_refused(&err) => {
+                return Err(MigrationError::PasswordRefused {
+                    setting: config.password_setting,
+                    reason: err.to_string().trim().to_owned(),
+                })
+            }
             Err(err) if started.elapsed() >= config.startup_timeout => {
                 return Err(MigrationError::Unreachable {
                     timeout: config.startup_timeout,

@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant};
 
-use crate::helpers::{assert_error, TestApp};
+use crate::helpers::{assert_error, config_against, test_server_url, TestApp};
 
 /// A "database" that accepts TCP connections and never answers, like a paused container.
 fn black_hole() -> (std::net::TcpListener, String) {
@@ -145,4 +145,48 @@ async fn checkout_test_hides_closed_connections() {
     };
 
     assert_eq!(statuses, [200, 200, 200]);
+}
+
+#[tokio::test]
+async fn a_refused_password_fails_start_up_at_once_naming_the_setting() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let Some(server_url) = test_server_url() else {
+        return;
+    };
+    // tools/test-db asks this role, alone, for its password (pg_hba.conf); other roles are trusted.
+    let mut admin = PgConnection::establish(&server_url).unwrap();
+    diesel::sql_query(
+        "DO $$ BEGIN CREATE ROLE password_check LOGIN PASSWORD 'right'; \
+         EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+    )
+    .execute(&mut admin)
+    .unwrap();
+    let url = |password: &str| {
+        let (_, rest) = server_url.split_once('@').unwrap();
+        format!("postgres://password_check:{password}@{rest}")
+    };
+    assert!(
+        PgConnection::establish(&url("wrong")).is_err(),
+        "the server must check this role's password: restart it with `tools/test-db stop; tools/test-db start`"
+    );
+    let config = config_against(&url("wrong"), &[("DATABASE_STARTUP_TIMEOUT_SECS", "30")]);
+
+    let started = Instant::now();
+    let result =
+        tokio::task::spawn_blocking(move || foobar_app::db::run_migrations(&config.database))
+            .await
+            .unwrap();
+
+    let elapsed = started.elapsed();
+    let err = result.expect_err("a wrong password fails").to_string();
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "gave up after {elapsed:?}, not at once"
+    );
+    assert!(err.contains("refused the password"), "{err}");
+    assert!(err.contains("DATABASE_URL"), "names the setting: {err}");
+    assert!(
+        !err.contains("wrong"),
+        "the password stays out of the message: {err}"
+    );
 }

@@ -58,6 +58,17 @@ fn base_settings(database_url: &str) -> HashMap<String, String> {
     .collect()
 }
 
+/// The test settings for `database_url`, with `overrides`.
+pub fn config_against(database_url: &str, overrides: &[(&str, &str)]) -> Config {
+    let mut settings = base_settings(database_url);
+    settings.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    config_from(settings)
+}
+
 fn config_from(settings: HashMap<String, String>) -> Config {
     Config::from_vars(settings).expect("valid test configuration")
 }
@@ -131,13 +142,7 @@ impl TestApp {
     /// Like [`TestApp::spawn_with`], with no account and a client that is signed out.
     pub async fn spawn_signed_out(overrides: &[(&str, &str)]) -> Option<TestApp> {
         let server_url = test_server_url()?;
-        let mut settings = base_settings(&fresh_database(&server_url));
-        settings.extend(
-            overrides
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
-        let config = config_from(settings);
+        let config = config_against(&fresh_database(&server_url), overrides);
         let database = config.database.clone();
         tokio::task::spawn_blocking(move || db::run_migrations(&database))
             .await
@@ -148,13 +153,7 @@ impl TestApp {
 
     /// The app pointed at `database_url` as is: no database is created or migrated.
     pub fn spawn_against(database_url: &str, overrides: &[(&str, &str)]) -> TestApp {
-        let mut settings = base_settings(database_url);
-        settings.extend(
-            overrides
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
-        Self::start(config_from(settings))
+        Self::start(config_against(database_url, overrides))
     }
 
     fn start(config: Config) -> TestApp {
