@@ -207,14 +207,20 @@ ps: ## Show the services and their health
 
 # Container healthchecks are liveness (a database outage must not restart the app), so all three
 # can be "healthy" while users get errors: this asks the site itself, through nginx, as users do.
-status: ## One line: does the site answer end to end over HTTPS (page, API, database) through nginx, and plain HTTP redirect?
-	@site=https://www.foobar.com:$(HTTPS_PORT); \
+status: ## One line: does the site (FOOBAR_URL) answer end to end over HTTPS (page, API, database) through nginx, and plain HTTP redirect?
+	@url='$(FOOBAR_URL)'; case $$url in https://*) ;; *) echo "FOOBAR_URL=$$url: make status checks an https:// URL" >&2; exit 2;; esac; \
+	  hostport=$${url#https://}; hostport=$${hostport%%/*}; host=$${hostport%:*}; port=$${hostport##*:}; \
+	  [ "$$port" != "$$hostport" ] || port=443; \
+	  case $$host in \
+	    *[!0-9.]*) site=https://$$hostport; resolve=;; \
+	    *) site=https://www.foobar.com:$$port; resolve="--resolve www.foobar.com:$$port:$$host";; \
+	  esac; \
 	  code() { curl -s -o /dev/null -m 5 -w '%{http_code}' $(if $(SITE_CA),--cacert "$(SITE_CA)") \
-	    --resolve www.foobar.com:$(HTTPS_PORT):$(SITE_ADDR) "$$site$$1" || true; }; \
+	    $$resolve "$$site$$1" || true; }; \
 	  page=$$(code /); api=$$(code /api/health); db=$$(code /api/ready); \
 	  plain=$$(curl -s -o /dev/null -m 5 -w '%{http_code}' -H 'Host: www.foobar.com' "$(HTTP_URL)/" || true); \
 	  if [ "$$page$$api$$db$$plain" = 200200200301 ]; then verdict=OK; else verdict=FAILING; fi; \
-	  echo "$$site at $(SITE_ADDR): page $$page, API $$api, database $$db; plain HTTP $$plain: $$verdict"; [ $$verdict = OK ]
+	  echo "$$site at $$host: page $$page, API $$api, database $$db; plain HTTP $$plain: $$verdict"; [ $$verdict = OK ]
 
 deploy: ## Ship the working tree's app and measure downtime: STRATEGY=single (default) or blue-green
 	$(MODE_ENV) tools/deploy
