@@ -65,14 +65,19 @@ fn web_url(host: u32) -> String {
     format!("http://{}.1{host}:8080", cluster_setting("CLUSTER_NET"))
 }
 
-/// `docker ARGS` against host N's engine: its stdout, or its stderr if it failed.
-fn try_docker(host: u32, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(repo_root().unwrap().join("cluster/hosts"))
+/// `docker ARGS` against host N's engine, whatever its exit: stdout and stderr apart.
+fn docker_output(host: u32, args: &[&str]) -> std::process::Output {
+    Command::new(repo_root().unwrap().join("cluster/hosts"))
         .arg("docker")
         .arg(host.to_string())
         .args(args)
         .output()
-        .expect("run cluster/hosts docker");
+        .expect("run cluster/hosts docker")
+}
+
+/// `docker ARGS` against host N's engine: its stdout, or its stderr if it failed.
+fn try_docker(host: u32, args: &[&str]) -> Result<String, String> {
+    let output = docker_output(host, args);
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).trim().to_owned();
     if output.status.success() {
         Ok(text(&output.stdout))
@@ -327,11 +332,13 @@ fn served_serial(addr: &str) -> Option<String> {
          | openssl x509 -noout -serial"
     );
     let output = Command::new("bash").args(["-c", &script]).output().ok()?;
-    let serial = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .trim_start_matches("serial=")
-        .to_owned();
+    let serial = serial_of(&String::from_utf8_lossy(&output.stdout));
     (output.status.success() && !serial.is_empty()).then_some(serial)
+}
+
+/// The serial in `openssl x509 -noout -serial`'s answer (`serial=HEX`).
+fn serial_of(answer: &str) -> String {
+    answer.trim().trim_start_matches("serial=").to_owned()
 }
 
 /// Both load balancers' serials, checked to be one valid certificate.
@@ -366,7 +373,7 @@ fn a_pair_older_than_the_one_served_is_refused_by_both_load_balancers() {
     in_acme("cp /tmp/older.key /tls/privkey.pem && cp /tmp/older.pem /tls/fullchain.pem");
     let handed_out = in_acme("openssl x509 -in /tls/fullchain.pem -noout -serial");
     assert_ne!(
-        handed_out.trim_start_matches("serial="),
+        serial_of(&handed_out),
         renewed,
         "the acme task hands out the older pair"
     );
@@ -382,17 +389,7 @@ fn a_pair_older_than_the_one_served_is_refused_by_both_load_balancers() {
     for host in [2, 3] {
         // tls-sync says it on stderr, which `docker logs` keeps apart.
         let container = container_of(host, "foobar_tls-sync");
-        let output = Command::new(repo_root().unwrap().join("cluster/hosts"))
-            .args([
-                "docker",
-                &host.to_string(),
-                "logs",
-                "--since",
-                "30s",
-                &container,
-            ])
-            .output()
-            .expect("run cluster/hosts docker N logs");
+        let output = docker_output(host, &["logs", "--since", "30s", &container]);
         let logs = String::from_utf8_lossy(&output.stderr);
         let refusals = logs
             .lines()
