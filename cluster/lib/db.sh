@@ -10,9 +10,13 @@ console_docker() {
 }
 
 # The database is whole: a running primary, every other member streaming, and one of them
-# synchronously (unless Patroni's synchronous mode is off).
+# synchronously (unless Patroni's synchronous mode is off); and every etcd member answers a
+# quorum read. Patroni's members stream again while etcd may still lack the member of a host
+# that came back (its peers not yet reaching its new task): losing another host then leaves
+# etcd without a quorum, and nothing can be promoted.
 db_whole() {
   local sync
+  etcd_whole || return 1
   sync=$(db_api config 2>/dev/null | jq -r '.synchronous_mode // false') || return 1
   db_members 2>/dev/null | jq -e --argjson sync "$sync" '
     ([.[] | select(.role == "leader" and .state == "running")] | length == 1)
@@ -74,6 +78,11 @@ db_exec() {
   hdocker "$n" exec "$(member_container "$n")" "$@"
 }
 
+# All three etcd members healthy: each answers a read that needs the quorum.
+etcd_whole() {
+  etcd_other_than 0 endpoint health --cluster >/dev/null 2>&1
+}
+
 # `etcdctl ARGS` in the etcd member of a host other than N that answers (any manager works).
 etcd_other_than() {
   local skip=$1 m id; shift
@@ -115,7 +124,7 @@ etcd_rejoin() {
   hdocker "$manager" service update --detach --env-add ETCD_INITIAL_CLUSTER_STATE=existing \
     --replicas 1 "foobar_etcd$n" >/dev/null
   for _ in $(seq 120); do
-    etcd_other_than "$n" endpoint health --cluster >/dev/null 2>&1 && { log "etcd: three healthy members"; return 0; }
+    etcd_whole && { log "etcd: three healthy members"; return 0; }
     sleep 0.5
   done
   die "etcd$n did not rejoin within 60 s"
