@@ -190,7 +190,7 @@ db-password: ## Give the database's app role the password in .secrets/db_passwor
 	@$(COMPOSE) up -d --wait db
 	$(COMPOSE) exec -T db sh -c 'password=$$(cat "$$POSTGRES_PASSWORD_FILE") psql -v ON_ERROR_STOP=1 -q \
 	  -U postgres -d postgres -v role="$$POSTGRES_USER"' <db/set-password.sql
-	@echo "the database's role $$($(COMPOSE) exec -T db printenv POSTGRES_USER) has the password of $(SECRET_FILE) now"
+	@echo "the database's app role has the password of $(SECRET_FILE) now"
 
 down: ## Stop and remove the containers, the monitoring's and acme's too (the data volumes are kept)
 	$(COMPOSE) --profile monitoring --profile acme down --remove-orphans

@@ -1,10 +1,11 @@
 //! foobar-load: ramps the load on each endpoint until the stack saturates, compares the read
 //! with the app alone and with pgbench. Needs `oha` on PATH and the app published on
 //! --direct-url (`make load` sees to both). Prints a table, writes `<out>/load.json`, `load.md`
-//! and `load.svg` (`load-https.*` when --url is https). Deletes the posts it wrote and drops the pgbench database when it ends, also
-//! on an error or a signal. Exit codes: 0 done, 1 a run failed, 2 bad usage, 128 + the signal when
-//! interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), after cleaning up; a second signal more
-//! than 2 s after the first exits at once, without finishing the cleanup.
+//! and `load.svg` (`load-https.*` when --url is https). Deletes the posts it wrote and drops the
+//! pgbench database when it ends, also on an error or a signal. Exit codes: 0 done, 1 a run
+//! failed, 2 bad usage, 128 + the signal when interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP),
+//! after cleaning up; a second signal more than 2 s after the first exits at once, without
+//! finishing the cleanup.
 
 use std::process::ExitCode;
 

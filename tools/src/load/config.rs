@@ -47,7 +47,8 @@ pub struct Config {
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     pub seed_posts: u32,
 
-    /// Directory of the report (load.json, .md, .svg; load-https.* over HTTPS) [default: $REPORTS, else <repo>/target/reports].
+    /// Directory of the report (load.json, .md, .svg; load-https.* over HTTPS)
+    /// [default: $REPORTS, else <repo>/target/reports].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
