@@ -171,13 +171,14 @@ error_is() {
   grep -q "^HTTP/1.1 $status" <<<"$r" && grep -qx "Content-Type: $type" <<<"$r" && grep -q -- "$text" <<<"$r" \
     && grep -q "^X-Request-Id:" <<<"$r" || { echo "$r" | head -20; return 1; }
 }
-# Sign-in/sign-up POSTs: 1/s per address, bursts of 20 (conf.d/rate-limits.conf). Other methods
+# Sign-ins, sign-ups, password changes: 1/s per address, bursts of 20 (conf.d/rate-limits.conf). Other methods
 # and paths are not counted.
 codes() { local _; for _ in $(seq "$1"); do curl -sS -o /dev/null -w '%{http_code}\n' "${@:2}"; done; }
 check "GET /api/session is not rate-limited" bash -c '! grep -qx 429 <<<"$1"' _ "$(codes 30 "${H[@]}" $u/api/session)"
 s=$(codes 30 -d '{}' -H 'Content-Type: application/json' "${H[@]}" $u/api/session)
 check "sign-in POSTs: a burst of 20 passes, then 429" bash -c '[ "$(head -20 <<<"$1" | grep -c 429)" = 0 ] && [ "$(grep -c 429 <<<"$1")" -ge 5 ]' _ "$s"
 check "rate-limited sign-up: 429 JSON + Retry-After" error_is 429 application/json '"error":"too_many_requests"' -d '{}' "${H[@]}" "$u/api/users"
+check "a password change counts too: 429 JSON" error_is 429 application/json '"error":"too_many_requests"' -X PUT -d '{}' -H 'Content-Type: application/json' "${H[@]}" "$u/api/me/password"
 check "posts are not rate-limited" [ "$(codes 5 -d '{}' "${H[@]}" $u/api/posts | grep -c 429)" = 0 ]
 long=$(head -c 20000 /dev/zero | tr '\0' a)
 check "414 on /api/: JSON" error_is 414 application/json '"error":"uri_too_long"' "${H[@]}" "$u/api/$long"
