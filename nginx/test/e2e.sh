@@ -180,6 +180,21 @@ check "sign-in POSTs: a burst of 20 passes, then 429" bash -c '[ "$(head -20 <<<
 check "rate-limited sign-up: 429 JSON + Retry-After" error_is 429 application/json '"error":"too_many_requests"' -d '{}' "${H[@]}" "$u/api/users"
 check "a password change counts too: 429 JSON" error_is 429 application/json '"error":"too_many_requests"' -X PUT -d '{}' -H 'Content-Type: application/json' "${H[@]}" "$u/api/me/password"
 check "posts are not rate-limited" [ "$(codes 5 -d '{}' "${H[@]}" $u/api/posts | grep -c 429)" = 0 ]
+# Targets the app's parser refuses, sent raw (curl encodes non-ASCII and refuses control bytes,
+# so a request written by hand): JSON 400 from nginx; the same bytes percent-encoded reach the app.
+raw_400_json() {
+  local r
+  r=$(exec 3<>/dev/tcp/127.0.0.1/"$PORT" \
+    && printf 'GET %s HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n' "$1" >&3 \
+    && tr -d '\r' <&3)
+  grep -q "^HTTP/1.1 400" <<<"$r" && grep -qx "Content-Type: application/json" <<<"$r" \
+    && grep -q '"error":"bad_request"' <<<"$r" || { echo "$r" | head -20; return 1; }
+}
+check "percent-encoded < \" \` and UTF-8 in a query reach the app" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" "$u/api/echo?q=%3C%22%60%C3%A9")" = 200 ]
+check "raw < in an /api/ query: 400 JSON" raw_400_json "/api/echo?q=<b>"
+check "raw \" in an /api/ query: 400 JSON" raw_400_json '/api/echo?q="x"'
+check "raw UTF-8 in an /api/ path: 400 JSON" raw_400_json "/api/users/$(printf '\303\251')/posts"
+check "raw DEL in an /api/ query: 400 JSON" raw_400_json "/api/echo?q=$(printf '\177')"
 long=$(head -c 20000 /dev/zero | tr '\0' a)
 check "414 on /api/: JSON" error_is 414 application/json '"error":"uri_too_long"' "${H[@]}" "$u/api/$long"
 check "414 elsewhere: HTML" error_is 414 'text/html; charset=utf-8' 'URI too long' "${H[@]}" "$u/$long"
