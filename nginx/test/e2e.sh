@@ -164,15 +164,17 @@ h=$(curl -sS -D- -H 'Content-Type: application/json' --data-binary @"$TMP/big" "
 check "413 JSON" bash -c 'grep -q "^HTTP/1.1 413" <<<"$1" && grep -qx "Content-Type: application/json" <<<"$1" && grep -q payload_too_large <<<"$1" && grep -q "^X-Request-Id:" <<<"$1"' _ "$h"
 
 # --- errors nginx generates itself: JSON in the API's shape under /api/, HTML elsewhere
-# error_is STATUS TYPE TEXT CURL-ARGS...: the status line, Content-Type and a part of the body.
-error_is() {
-  local status=$1 type=$2 text=$3 r; shift 3
-  r=$(curl -sS -D- "$@" | tr -d '\r')
-  grep -q "^HTTP/1.1 $status" <<<"$r" && grep -qx "Content-Type: $type" <<<"$r" && grep -q -- "$text" <<<"$r" \
+# response_is STATUS TYPE TEXT: the response on stdin has that status line, Content-Type, a part
+# of the body, and a request id.
+response_is() {
+  local r; r=$(tr -d '\r')
+  grep -q "^HTTP/1.1 $1" <<<"$r" && grep -qx "Content-Type: $2" <<<"$r" && grep -q -- "$3" <<<"$r" \
     && grep -q "^X-Request-Id:" <<<"$r" || { echo "$r" | head -20; return 1; }
 }
-# Sign-ins, sign-ups, password changes: 1/s per address, bursts of 20 (conf.d/rate-limits.conf). Other methods
-# and paths are not counted.
+# error_is STATUS TYPE TEXT CURL-ARGS...: the same, of curl's answer.
+error_is() { curl -sS -D- "${@:4}" | response_is "$1" "$2" "$3"; }
+# Sign-ins, sign-ups, password changes: 1/s per address, bursts of 20 (conf.d/rate-limits.conf).
+# Other methods and paths are not counted.
 codes() { local _; for _ in $(seq "$1"); do curl -sS -o /dev/null -w '%{http_code}\n' "${@:2}"; done; }
 check "GET /api/session is not rate-limited" bash -c '! grep -qx 429 <<<"$1"' _ "$(codes 30 "${H[@]}" $u/api/session)"
 s=$(codes 30 -d '{}' -H 'Content-Type: application/json' "${H[@]}" $u/api/session)
@@ -183,12 +185,9 @@ check "posts are not rate-limited" [ "$(codes 5 -d '{}' "${H[@]}" $u/api/posts |
 # Targets the app's parser refuses, sent raw (curl encodes non-ASCII and refuses control bytes,
 # so a request written by hand): JSON 400 from nginx; the same bytes percent-encoded reach the app.
 raw_400_json() {
-  local r
-  r=$(exec 3<>/dev/tcp/127.0.0.1/"$PORT" \
+  (exec 3<>/dev/tcp/127.0.0.1/"$PORT" \
     && printf 'GET %s HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n' "$1" >&3 \
-    && tr -d '\r' <&3)
-  grep -q "^HTTP/1.1 400" <<<"$r" && grep -qx "Content-Type: application/json" <<<"$r" \
-    && grep -q '"error":"bad_request"' <<<"$r" || { echo "$r" | head -20; return 1; }
+    && cat <&3) | response_is 400 application/json '"error":"bad_request"'
 }
 check "percent-encoded < \" \` and UTF-8 in a query reach the app" [ "$(curl -sS -o /dev/null -w '%{http_code}' "${H[@]}" "$u/api/echo?q=%3C%22%60%C3%A9")" = 200 ]
 check "raw < in an /api/ query: 400 JSON" raw_400_json "/api/echo?q=<b>"
